@@ -1,0 +1,287 @@
+"""EventStore: one DuckDB database per case, the single home of ingested events.
+
+Two tables carry events. ``raw_events`` holds each record's JSON and is only ever appended to;
+``events`` holds the typed columns and is re-sorted by time after each ingest, so that ``seq`` (a
+dense time-order number) lets the timeline fetch any window by a range scan instead of OFFSET.
+Keeping the raw JSON apart means re-sorting never rewrites the bulk of the data.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from investigations.athena import create_athena_view
+from investigations.model import EVENT_COLUMNS, Event, duckdb_type
+
+SCHEMA_VERSION = "1"
+
+_EVENT_DDL = ", ".join(f"{name} {duckdb_type(name)}" for name in EVENT_COLUMNS)
+_EVENT_LIST = ", ".join(EVENT_COLUMNS)
+
+#: Columns handed out in Event objects and pages (everything but the raw JSON).
+ROW_COLUMNS: tuple[str, ...] = ("seq", "rid", *EVENT_COLUMNS)
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or used; the message says what to do."""
+
+
+class EventStore:
+    """Persistent, deduplicated CloudTrail events for one case.
+
+    Thread use: the store's own methods serialise on one connection; workers that run long
+    queries in parallel should take ``cursor()``, which DuckDB makes safe per thread.
+    """
+
+    def __init__(self, path: Path | str, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            raise StoreError(
+                f"cannot open {self.path}: {exc}. Another Trailhound may have this case open; "
+                "close it or work on a copy of the case folder."
+            ) from None
+        if not read_only:
+            self._create()
+
+    def _create(self) -> None:
+        with self._lock:
+            self.con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+            self.con.execute(
+                "CREATE TABLE IF NOT EXISTS files (file_id INTEGER, source_id INTEGER, path VARCHAR, "
+                "size BIGINT, sha256 VARCHAR, etag VARCHAR, kind VARCHAR, events INTEGER, "
+                "duplicates INTEGER, rejected INTEGER)"
+            )
+            self.con.execute(
+                "CREATE TABLE IF NOT EXISTS rejections (file_id INTEGER, path VARCHAR, record INTEGER, "
+                "reason VARCHAR)"
+            )
+            self.con.execute("CREATE TABLE IF NOT EXISTS raw_events (rid BIGINT, raw VARCHAR)")
+            self.con.execute(f"CREATE TABLE IF NOT EXISTS events (seq BIGINT, rid BIGINT, {_EVENT_DDL})")
+            self.con.execute(
+                "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION]
+            )
+            version = self.meta("schema_version")
+            if version != SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} has store schema {version}, this Trailhound reads {SCHEMA_VERSION}: "
+                    "run `trailhound rebuild --case DIR`"
+                )
+            create_athena_view(self.con)
+
+    def close(self) -> None:
+        with self._lock:
+            self.con.close()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection for one worker thread, sharing this database."""
+        return self.con.cursor()
+
+    @contextmanager
+    def _locked(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._lock:
+            yield self.con
+
+    # -- metadata ---------------------------------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        with self._locked() as con:
+            row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._locked() as con:
+            con.execute(
+                "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+
+    # -- writing ------------------------------------------------------------------------------
+    def next_file_id(self) -> int:
+        with self._locked() as con:
+            return int(con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchone()[0])
+
+    def add_file(self, file_id: int, source_id: int, path: str, size: int | None, sha256: str | None,
+                 etag: str | None, kind: str, events: int, duplicates: int, rejected: int) -> None:
+        with self._locked() as con:
+            con.execute(
+                "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [file_id, source_id, path, size, sha256, etag, kind, events, duplicates, rejected],
+            )
+
+    def add_rejections(self, rows: Sequence[tuple[int | None, str, int | None, str]]) -> None:
+        if rows:
+            with self._locked() as con:
+                con.executemany("INSERT INTO rejections VALUES (?, ?, ?, ?)", list(rows))
+
+    def insert(self, table: pa.Table) -> tuple[int, dict[int, int]]:
+        """Add a batch, skipping eventIDs already stored or repeated within the batch.
+
+        Returns the number of events added and, per file_id, how many were duplicates.
+        """
+        with self._locked() as con:
+            con.register("incoming", table)
+            try:
+                con.execute("BEGIN")
+                base = con.execute("SELECT coalesce(max(rid), -1) + 1 FROM raw_events").fetchone()[0]
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE fresh AS "
+                    f"SELECT {base} + row_number() OVER () - 1 AS rid, * FROM ("
+                    "  SELECT * FROM incoming i"
+                    "  WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = i.event_id)"
+                    "  QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY file_id) = 1)"
+                )
+                con.execute(f"INSERT INTO events SELECT NULL, rid, {_EVENT_LIST} FROM fresh")
+                con.execute("INSERT INTO raw_events SELECT rid, raw FROM fresh")
+                added_by_file = dict(
+                    con.execute("SELECT file_id, count(*) FROM fresh GROUP BY file_id").fetchall()
+                )
+                con.execute("DROP TABLE fresh")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.unregister("incoming")
+        seen: dict[int, int] = {}
+        for file_id in table.column("file_id").to_pylist():
+            seen[file_id] = seen.get(file_id, 0) + 1
+        duplicates = {fid: n - added_by_file.get(fid, 0) for fid, n in seen.items()}
+        return sum(added_by_file.values()), duplicates
+
+    def finalize(self) -> None:
+        """Re-sort events by time and renumber ``seq``; call once after a batch of inserts."""
+        with self._locked() as con:
+            if con.execute("SELECT count(*) FROM events WHERE seq IS NULL").fetchone()[0] == 0:
+                return
+            con.execute("BEGIN")
+            con.execute(
+                "CREATE TABLE events_sorted AS SELECT "
+                "row_number() OVER (ORDER BY event_time, event_id) - 1 AS seq, rid, "
+                f"{_EVENT_LIST} FROM events ORDER BY event_time, event_id"
+            )
+            con.execute("DROP VIEW IF EXISTS cloudtrail_logs")
+            con.execute("DROP TABLE events")
+            con.execute("ALTER TABLE events_sorted RENAME TO events")
+            create_athena_view(con)
+            con.execute("COMMIT")
+            con.execute("CHECKPOINT")
+
+    # -- reading ------------------------------------------------------------------------------
+    def count(self, where: str = "TRUE", params: Sequence[Any] = ()) -> int:
+        with self._locked() as con:
+            return int(con.execute(f"SELECT count(*) FROM events WHERE {where}", list(params)).fetchone()[0])
+
+    def page(self, start_seq: int, limit: int, where: str = "TRUE", params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows in time order from ``start_seq`` on; cheap because ``events`` is sorted by seq."""
+        sql = (
+            f"SELECT {', '.join(ROW_COLUMNS)} FROM events WHERE seq >= ? AND ({where}) "
+            "ORDER BY seq LIMIT ?"
+        )
+        return self._dicts(sql, [start_seq, *params, limit])
+
+    def rows(self, seqs: Sequence[int]) -> list[dict[str, Any]]:
+        """Rows for the given time-order numbers, in seq order."""
+        if not seqs:
+            return []
+        low, high = min(seqs), max(seqs)
+        wanted = set(seqs)
+        rows = self._dicts(
+            f"SELECT {', '.join(ROW_COLUMNS)} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq", [low, high]
+        ) if high - low < 4 * len(wanted) + 1024 else self._dicts(
+            f"SELECT {', '.join(ROW_COLUMNS)} FROM events WHERE seq IN (SELECT unnest(?)) ORDER BY seq",
+            [list(wanted)],
+        )
+        return [r for r in rows if r["seq"] in wanted]
+
+    def seqs(self, where: str, params: Sequence[Any] = ()) -> list[int]:
+        """Time-order numbers of matching events: the currency of filters and pivots."""
+        with self._locked() as con:
+            result = con.execute(f"SELECT seq FROM events WHERE {where} ORDER BY seq", list(params)).fetchnumpy()
+        return result["seq"].tolist()
+
+    def get(self, event_id: str) -> Event | None:
+        rows = self._dicts(f"SELECT {', '.join(ROW_COLUMNS)} FROM events WHERE event_id = ?", [event_id])
+        return event_from_row(rows[0]) if rows else None
+
+    def events(self, where: str, params: Sequence[Any] = (), limit: int | None = None) -> list[Event]:
+        sql = f"SELECT {', '.join(ROW_COLUMNS)} FROM events WHERE {where} ORDER BY seq"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [event_from_row(r) for r in self._dicts(sql, list(params))]
+
+    def raw(self, rid: int) -> str | None:
+        with self._locked() as con:
+            row = con.execute("SELECT raw FROM raw_events WHERE rid = ?", [rid]).fetchone()
+        return row[0] if row else None
+
+    def distinct(self, column: str, where: str = "TRUE", params: Sequence[Any] = (),
+                 limit: int = 100) -> list[tuple[Any, int]]:
+        """Values of one typed column with their counts, most common first."""
+        if column not in ROW_COLUMNS:
+            raise StoreError(f"unknown column {column!r}")
+        with self._locked() as con:
+            return con.execute(
+                f"SELECT {column}, count(*) AS n FROM events WHERE {where} GROUP BY 1 "
+                "ORDER BY n DESC, 1 LIMIT ?",
+                [*params, limit],
+            ).fetchall()
+
+    def time_range(self, where: str = "TRUE", params: Sequence[Any] = ()) -> tuple[datetime | None, datetime | None]:
+        with self._locked() as con:
+            low, high = con.execute(
+                f"SELECT min(event_time), max(event_time) FROM events WHERE {where}", list(params)
+            ).fetchone()
+        return low, high
+
+    def sql(self, query: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run any SQL (the ``cloudtrail_logs`` view speaks Athena's column names)."""
+        with self._locked() as con:
+            cur = con.execute(query, list(params))
+            if cur.description is None:
+                return [], []
+            return [d[0] for d in cur.description], cur.fetchall()
+
+    def _dicts(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        with self._locked() as con:
+            cur = con.execute(sql, list(params))
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def event_from_row(row: dict[str, Any]) -> Event:
+    return Event(
+        seq=row["seq"],
+        event_time=row["event_time"],
+        event_id=row["event_id"],
+        event_source=row["event_source"],
+        event_name=row["event_name"],
+        event_type=row["event_type"],
+        aws_region=row["aws_region"],
+        recipient_account_id=row["recipient_account_id"],
+        identity_type=row["identity_type"],
+        identity_arn=row["identity_arn"],
+        identity_account_id=row["identity_account_id"],
+        principal_id=row["principal_id"],
+        user_name=row["user_name"],
+        access_key_id=row["access_key_id"],
+        source_ip=row["source_ip"],
+        user_agent=row["user_agent"],
+        error_code=row["error_code"],
+        error_message=row["error_message"],
+        read_only=row["read_only"],
+        issued_key=row["issued_key"],
+        issued_arn=row["issued_arn"],
+        shared_event_id=row["shared_event_id"],
+        resources=tuple(row["resources"] or ()),
+        row=row,
+    )

@@ -1,0 +1,1 @@
+"""Trailhound's face: the Textual workbench and the ``trailhound`` command line."""
