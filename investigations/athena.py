@@ -43,7 +43,7 @@ _IDENTITY = f"""struct_pack(
 
 _RESOURCES = """list_transform(
     from_json(json_extract(r.raw, '$.resources'), '[{"ARN":"VARCHAR","accountId":"VARCHAR","type":"VARCHAR"}]'),
-    x -> struct_pack(arn := x."ARN", accountid := x."accountId", type := x."type"))"""
+    lambda x: struct_pack(arn := x."ARN", accountid := x."accountId", type := x."type"))"""
 
 VIEW_SQL = f"""
 CREATE OR REPLACE VIEW cloudtrail_logs AS

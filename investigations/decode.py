@@ -44,7 +44,7 @@ class Rejection:
 
 @dataclass(slots=True)
 class Decoded:
-    """What one file yielded. ``kind`` is "events", "digest" or "empty"."""
+    """What one file yielded. ``kind`` is "events", "digest" or "rejected"."""
 
     path: str
     kind: str
@@ -104,24 +104,26 @@ def decompress(data: bytes, limit: int = DEFAULT_MAX_DECOMPRESSED) -> tuple[byte
     return b"".join(out), None
 
 
-def _salvage(text: bytes, path: str) -> tuple[list[bytes], Rejection | None]:
-    """Recover the whole records before the point where a Records array breaks off."""
-    start = text.find(b"[")
-    if start < 0:
-        return [], None
+def _scan_values(text: bytes, path: str, in_array: bool) -> tuple[list[bytes], Rejection | None]:
+    """Read JSON values one by one until the text ends or breaks.
+
+    Used where a whole-file parse failed: the part of a ``Records`` array before a truncation, or
+    pretty-printed JSON documents written one after another (some exporters do that).
+    """
     decoder = json.JSONDecoder()
     s = text.decode("utf-8", "replace")
-    pos = s.find("[") + 1
+    pos = s.find("[") + 1 if in_array else 0
     found: list[bytes] = []
     while True:
         while pos < len(s) and s[pos] in " \t\r\n,":
             pos += 1
-        if pos >= len(s) or s[pos] == "]":
+        if pos >= len(s) or (in_array and s[pos] == "]"):
             return found, None
         try:
             _, end = decoder.raw_decode(s, pos)
         except (json.JSONDecodeError, RecursionError) as exc:
-            reason = f"JSON breaks off at character {pos}: {exc.__class__.__name__}; {len(found)} records recovered"
+            detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            reason = f"JSON breaks off at character {pos} ({detail}); {len(found)} records before it kept"
             return found, Rejection(path, reason)
         found.append(s[pos:end].encode())
         pos = end
@@ -131,7 +133,7 @@ def split_records(text: bytes, path: str) -> tuple[list[bytes], list[Rejection],
     """Split a decompressed file into record byte strings. Returns (records, rejections, kind)."""
     head = text.lstrip()[:1]
     if not head:
-        return [], [], "empty"
+        raise FileError("empty file (no content)" if not text else "file holds only white space")
     if head not in (b"{", b"["):
         raise FileError("not JSON (does not start with { or [) and not gzip")
     try:
@@ -142,9 +144,15 @@ def split_records(text: bytes, path: str) -> tuple[list[bytes], list[Rejection],
         raise FileError(f"unexpected shape: {exc}") from None
     except msgspec.DecodeError as exc:
         if "trailing characters" in str(exc):
+            first_line = text.lstrip().split(b"\n", 1)[0]
+            try:
+                msgspec.json.decode(first_line)
+            except (msgspec.DecodeError, RecursionError):
+                records, rejection = _scan_values(text, path, in_array=False)
+                return records, [rejection] if rejection else [], "events"
             return split_lines(text, path)
-        records, rejection = _salvage(text, path) if head == b"{" and b'"Records"' in text[:200] else ([], None)
-        if records or rejection:
+        if head == b"{" and b'"Records"' in text[:200]:
+            records, rejection = _scan_values(text, path, in_array=True)
             return records, [rejection] if rejection else [], "events"
         raise FileError(f"invalid JSON: {exc}") from None
     except RecursionError:
@@ -182,16 +190,19 @@ def _synthetic_id(raw: bytes) -> str:
 
 
 def _times(values: list[str | None]) -> pa.Array:
-    """Parse CloudTrail times column-wise; both ISO forms CloudTrail uses, with or without fractions."""
+    """Parse times column-wise: CloudTrail's own form first, then the forms exports rewrite it to.
+
+    Seen in the wild: ISO basic form (old ``creationDate``), a space instead of ``T`` and nanosecond
+    fractions (SIEM exports), and explicit zero offsets.
+    """
     arr = pa.array(values, pa.string())
     out = pc.strptime(arr, format="%Y-%m-%dT%H:%M:%SZ", unit="s", error_is_null=True)
     if out.null_count > arr.null_count:
-        for fmt in ("%Y%m%dT%H%M%SZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"):
-            alt = pc.strptime(arr, format=fmt, unit="s", error_is_null=True)
-            out = pc.coalesce(out, alt)
-        if out.null_count > arr.null_count:
-            trimmed = pc.replace_substring_regex(arr, r"(\.\d+)?(Z|[+-]00:?00)?$", "")
-            out = pc.coalesce(out, pc.strptime(trimmed, format="%Y-%m-%dT%H:%M:%S", unit="s", error_is_null=True))
+        out = pc.coalesce(out, pc.strptime(arr, format="%Y%m%dT%H%M%SZ", unit="s", error_is_null=True))
+    if out.null_count > arr.null_count:
+        trimmed = pc.replace_substring_regex(arr, r"(\.\d+)?\s*(Z|UTC|[+-]00:?00)?$", "")
+        trimmed = pc.replace_substring_regex(trimmed, r"^(\d{4}-\d{2}-\d{2}) ", r"\1T")
+        out = pc.coalesce(out, pc.strptime(trimmed, format="%Y-%m-%dT%H:%M:%S", unit="s", error_is_null=True))
     return out
 
 

@@ -348,17 +348,7 @@ def extract(raw: bytes, depth: int = 0) -> tuple[Row, bytes]:
     return row, raw
 
 
-_CANONICAL = (
-    "eventVersion userIdentity eventTime eventSource eventName awsRegion sourceIPAddress userAgent "
-    "errorCode errorMessage requestParameters responseElements additionalEventData requestID eventID "
-    "resources eventType apiVersion readOnly recipientAccountId serviceEventDetails sharedEventID "
-    "vpcEndpointId vpcEndpointAccountId eventCategory addendum sessionCredentialFromConsole "
-    "edgeDeviceDetails tlsDetails managementEvent insightDetails type principalId arn accountId "
-    "invokedBy accessKeyId userName onBehalfOf userId identityStoreArn sessionContext attributes "
-    "mfaAuthenticated creationDate sessionIssuer ec2RoleDelivery webIdFederationData federatedProvider "
-    "sourceIdentity identityProvider ARN tlsVersion cipherSuite clientProvidedHostHeader reason "
-    "updatedFields originalRequestID originalEventID"
-).split()
+_CANONICAL = ["eventVersion", "userIdentity", "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress", "userAgent", "errorCode", "errorMessage", "requestParameters", "responseElements", "additionalEventData", "requestID", "eventID", "resources", "eventType", "apiVersion", "readOnly", "recipientAccountId", "serviceEventDetails", "sharedEventID", "vpcEndpointId", "vpcEndpointAccountId", "eventCategory", "addendum", "sessionCredentialFromConsole", "edgeDeviceDetails", "tlsDetails", "managementEvent", "insightDetails", "type", "principalId", "arn", "accountId", "invokedBy", "accessKeyId", "userName", "onBehalfOf", "userId", "identityStoreArn", "sessionContext", "attributes", "mfaAuthenticated", "creationDate", "sessionIssuer", "ec2RoleDelivery", "webIdFederationData", "federatedProvider", "sourceIdentity", "identityProvider", "ARN", "tlsVersion", "cipherSuite", "clientProvidedHostHeader", "reason", "updatedFields", "originalRequestID", "originalEventID"]
 _BY_LOWER = {name.lower(): name for name in _CANONICAL}
 _JSON_TEXT = ("requestParameters", "responseElements", "additionalEventData", "serviceEventDetails")
 

@@ -95,8 +95,8 @@ class EventStore:
     # -- metadata ---------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:
         with self._locked() as con:
-            row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-        return row[0] if row else None
+            rows = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+        return rows[0][0] if rows else None
 
     def set_meta(self, key: str, value: str) -> None:
         with self._locked() as con:
@@ -108,7 +108,7 @@ class EventStore:
     # -- writing ------------------------------------------------------------------------------
     def next_file_id(self) -> int:
         with self._locked() as con:
-            return int(con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchone()[0])
+            return int(con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchall()[0][0])
 
     def add_file(self, file_id: int, source_id: int, path: str, size: int | None, sha256: str | None,
                  etag: str | None, kind: str, events: int, duplicates: int, rejected: int) -> None:
@@ -132,7 +132,7 @@ class EventStore:
             con.register("incoming", table)
             try:
                 con.execute("BEGIN")
-                base = con.execute("SELECT coalesce(max(rid), -1) + 1 FROM raw_events").fetchone()[0]
+                base = con.execute("SELECT coalesce(max(rid), -1) + 1 FROM raw_events").fetchall()[0][0]
                 con.execute(
                     "CREATE OR REPLACE TEMP TABLE fresh AS "
                     f"SELECT {base} + row_number() OVER () - 1 AS rid, * FROM ("
@@ -161,7 +161,7 @@ class EventStore:
     def finalize(self) -> None:
         """Re-sort events by time and renumber ``seq``; call once after a batch of inserts."""
         with self._locked() as con:
-            if con.execute("SELECT count(*) FROM events WHERE seq IS NULL").fetchone()[0] == 0:
+            if con.execute("SELECT count(*) FROM events WHERE seq IS NULL").fetchall()[0][0] == 0:
                 return
             con.execute("BEGIN")
             con.execute(
@@ -179,7 +179,7 @@ class EventStore:
     # -- reading ------------------------------------------------------------------------------
     def count(self, where: str = "TRUE", params: Sequence[Any] = ()) -> int:
         with self._locked() as con:
-            return int(con.execute(f"SELECT count(*) FROM events WHERE {where}", list(params)).fetchone()[0])
+            return int(con.execute(f"SELECT count(*) FROM events WHERE {where}", list(params)).fetchall()[0][0])
 
     def page(self, start_seq: int, limit: int, where: str = "TRUE", params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows in time order from ``start_seq`` on; cheap because ``events`` is sorted by seq."""
@@ -221,8 +221,8 @@ class EventStore:
 
     def raw(self, rid: int) -> str | None:
         with self._locked() as con:
-            row = con.execute("SELECT raw FROM raw_events WHERE rid = ?", [rid]).fetchone()
-        return row[0] if row else None
+            rows = con.execute("SELECT raw FROM raw_events WHERE rid = ?", [rid]).fetchall()
+        return rows[0][0] if rows else None
 
     def distinct(self, column: str, where: str = "TRUE", params: Sequence[Any] = (),
                  limit: int = 100) -> list[tuple[Any, int]]:
@@ -240,7 +240,7 @@ class EventStore:
         with self._locked() as con:
             low, high = con.execute(
                 f"SELECT min(event_time), max(event_time) FROM events WHERE {where}", list(params)
-            ).fetchone()
+            ).fetchall()[0]
         return low, high
 
     def sql(self, query: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:

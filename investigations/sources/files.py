@@ -1,0 +1,129 @@
+"""Local evidence: a file or a folder at any depth, zip archives included.
+
+The walk follows symbolic links (evidence folders are often assembled from links) but visits each
+real directory once, so a link loop ends the branch instead of the walk. Files that are clearly
+not CloudTrail (a README, a public key) are listed as skipped, with the reason, never dropped
+silently; digest files are counted for the integrity check, not decoded as events.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from investigations.sources.units import LocalFile, Refused, Unit
+
+_EVIDENCE_SUFFIXES = (".json", ".gz", ".jsonl", ".ndjson", ".zip", ".log")
+
+
+@dataclass(slots=True)
+class LocalScan:
+    """What a walk found: units to decode, digests set aside, and files passed over (with why)."""
+
+    units: list[Unit] = field(default_factory=list)
+    digests: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(u.size for u in self.units)
+
+
+def is_digest(path: str) -> bool:
+    return "CloudTrail-Digest" in path.replace("\\", "/").split("/") or "_CloudTrail-Digest_" in path
+
+
+def _evidence_name(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.endswith(_EVIDENCE_SUFFIXES)
+
+
+def _looks_like_evidence(path: str) -> bool:
+    """Sniff a file with an unfamiliar name: gzip, zip or JSON text is worth decoding."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(512)
+    except OSError:
+        return True  # let the decoder report why it cannot be read
+    return head[:2] == b"\x1f\x8b" or head[:4] == b"PK\x03\x04" or head.lstrip()[:1] in (b"{", b"[")
+
+
+def _add_file(scan: LocalScan, path: str, size: int, explicit: bool) -> None:
+    if is_digest(path):
+        scan.digests.append(path)
+        return
+    if not explicit and not _evidence_name(os.path.basename(path)) and not _looks_like_evidence(path):
+        scan.skipped.append((path, "not CloudTrail evidence (neither JSON, gzip nor zip)"))
+        return
+    if path.lower().endswith(".zip"):
+        _add_zip(scan, path)
+        return
+    scan.units.append(LocalFile(path, None, size))
+
+
+def _add_zip(scan: LocalScan, path: str) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+    except (zipfile.BadZipFile, OSError) as exc:
+        scan.units.append(Refused(path, f"not a readable zip archive: {exc}"))
+        return
+    for member in members:
+        inner = f"{path}!{member.filename}"
+        if is_digest(member.filename):
+            scan.digests.append(inner)
+        elif member.flag_bits & 0x1:
+            scan.units.append(Refused(inner, "encrypted zip member; extract it with its password first"))
+        elif _evidence_name(member.filename) or member.filename.lower().endswith(".zip"):
+            scan.units.append(LocalFile(path, member.filename, member.file_size))
+        else:
+            scan.skipped.append((inner, "not a CloudTrail file type (.json, .json.gz, .jsonl, .ndjson, .zip)"))
+
+
+def _walk(root: str, seen: set[tuple[int, int]], scan: LocalScan) -> Iterator[tuple[str, int]]:
+    try:
+        stat = os.stat(root)
+    except OSError as exc:
+        scan.units.append(Refused(root, f"cannot read folder: {exc.strerror}"))
+        return
+    ident = (stat.st_dev, stat.st_ino)
+    if ident in seen:
+        scan.skipped.append((root, "folder already visited (a symbolic link loop or a second link to it)"))
+        return
+    seen.add(ident)
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError as exc:
+        scan.units.append(Refused(root, f"cannot list folder: {exc.strerror}"))
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=True):
+                yield from _walk(entry.path, seen, scan)
+            elif entry.is_file(follow_symlinks=True):
+                yield entry.path, entry.stat(follow_symlinks=True).st_size
+            elif entry.is_symlink():
+                scan.units.append(Refused(entry.path, "broken symbolic link"))
+        except OSError as exc:
+            scan.units.append(Refused(entry.path, f"cannot read: {exc.strerror}"))
+
+
+def scan_paths(paths: list[str]) -> LocalScan:
+    """Enumerate local evidence under each path, in a stable (sorted) order."""
+    scan = LocalScan()
+    seen: set[tuple[int, int]] = set()
+    for raw in paths:
+        path = str(Path(raw).expanduser())
+        if os.path.isdir(path):
+            for file_path, size in _walk(path, seen, scan):
+                _add_file(scan, file_path, size, explicit=False)
+        elif os.path.isfile(path):
+            _add_file(scan, path, os.path.getsize(path), explicit=True)
+        elif os.path.islink(path):
+            scan.units.append(Refused(path, "broken symbolic link"))
+        else:
+            scan.units.append(Refused(path, "no such file or folder"))
+    return scan
