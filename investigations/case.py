@@ -152,19 +152,41 @@ class Case:
     def next_source_id(self) -> int:
         return 1 + max((s["id"] for s in self.data["sources"]), default=0)
 
-    def record_source(self, source_id: int, kind: str, uri: str, options: dict[str, Any],
-                      summary: dict[str, Any], files: list[dict[str, Any]]) -> None:
+    def record_source(
+        self,
+        source_id: int,
+        kind: str,
+        uri: str,
+        options: dict[str, Any],
+        summary: dict[str, Any],
+        files: list[dict[str, Any]],
+    ) -> None:
         """Remember where evidence came from, with each file's hash, so the store can be rebuilt."""
         manifests = self.root / "sources"
         manifests.mkdir(exist_ok=True)
         manifest = manifests / f"{source_id:04d}.json"
         atomic_write(manifest, orjson.dumps({"source_id": source_id, "uri": uri, "files": files}))
-        entry = {"id": source_id, "kind": kind, "uri": uri, "options": options, "added": now_iso(),
-                 "manifest": str(manifest.relative_to(self.root)), **summary}
+        entry = {
+            "id": source_id,
+            "kind": kind,
+            "uri": uri,
+            "options": options,
+            "added": now_iso(),
+            "manifest": str(manifest.relative_to(self.root)),
+            **summary,
+        }
         self.data["sources"].append(entry)
         self.save()
-        self.journal.append("source.added", source_id=source_id, kind=kind, uri=uri, options=options, manifest=entry["manifest"],
-                            manifest_sha256=_sha256_file(manifest), **summary)
+        self.journal.append(
+            "source.added",
+            source_id=source_id,
+            kind=kind,
+            uri=uri,
+            options=options,
+            manifest=entry["manifest"],
+            manifest_sha256=_sha256_file(manifest),
+            **summary,
+        )
 
 
 def _sha256_file(path: Path) -> str:

@@ -252,9 +252,7 @@ def build_table(
     return table, rejections
 
 
-def decode_bytes(
-    data: bytes, path: str, file_id: int, max_decompressed: int = DEFAULT_MAX_DECOMPRESSED
-) -> Decoded:
+def decode_bytes(data: bytes, path: str, file_id: int, max_decompressed: int = DEFAULT_MAX_DECOMPRESSED) -> Decoded:
     """Decode one file's bytes (compressed or not). Never raises for bad content."""
     result = Decoded(path=path, kind="events")
     try:

@@ -60,9 +60,13 @@ def merge(total: IngestReport, part: IngestReport) -> None:
     total.cancelled = total.cancelled or part.cancelled
 
 
-def ingest_source(case: Case, uri: str, options: SourceOptions,
-                  progress: Callable[[Progress], None] | None = None,
-                  cancel: threading.Event | None = None) -> IngestReport:
+def ingest_source(
+    case: Case,
+    uri: str,
+    options: SourceOptions,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> IngestReport:
     """Ingest one SOURCE (a path or ``s3://bucket/prefix``) into the case and record it."""
     source_id = case.next_source_id()
     if uri.startswith("s3://"):
@@ -70,35 +74,68 @@ def ingest_source(case: Case, uri: str, options: SourceOptions,
 
         pull = s3_units(uri, options, cancel=cancel)
         kind = "s3"
-        report = ingest_units(case.store, pull.units, source=uri, source_id=source_id,
-                              total_files=pull.total_files, total_bytes=pull.total_bytes,
-                              workers=options.workers, max_decompressed=options.max_decompressed,
-                              progress=progress, cancel=cancel)
+        report = ingest_units(
+            case.store,
+            pull.units,
+            source=uri,
+            source_id=source_id,
+            total_files=pull.total_files,
+            total_bytes=pull.total_bytes,
+            workers=options.workers,
+            max_decompressed=options.max_decompressed,
+            progress=progress,
+            cancel=cancel,
+        )
         report.digests += pull.digests
         report.skipped.extend(pull.skipped)
     else:
         scan = scan_paths([uri])
         kind = "path"
-        report = ingest_units(case.store, scan.units, source=uri, source_id=source_id,
-                              total_files=len(scan.units), total_bytes=scan.total_bytes,
-                              workers=options.workers, max_decompressed=options.max_decompressed,
-                              progress=progress, cancel=cancel)
+        report = ingest_units(
+            case.store,
+            scan.units,
+            source=uri,
+            source_id=source_id,
+            total_files=len(scan.units),
+            total_bytes=scan.total_bytes,
+            workers=options.workers,
+            max_decompressed=options.max_decompressed,
+            progress=progress,
+            cancel=cancel,
+        )
         report.digests += len(scan.digests)
         report.skipped.extend(scan.skipped)
-    summary = {"events_added": report.events_added, "duplicates": report.duplicates,
-               "files": report.files, "rejected": report.rejected_total, "cancelled": report.cancelled}
+    summary = {
+        "events_added": report.events_added,
+        "duplicates": report.duplicates,
+        "files": report.files,
+        "rejected": report.rejected_total,
+        "cancelled": report.cancelled,
+    }
     files = [
-        {"path": m.path, "size": m.size, "sha256": m.sha256, "etag": m.etag, "kind": m.kind,
-         "events": m.events, "duplicates": m.duplicates, "rejected": m.rejected}
+        {
+            "path": m.path,
+            "size": m.size,
+            "sha256": m.sha256,
+            "etag": m.etag,
+            "kind": m.kind,
+            "events": m.events,
+            "duplicates": m.duplicates,
+            "rejected": m.rejected,
+        }
         for m in report.manifest
     ]
     case.record_source(source_id, kind, uri, options.recorded(), summary, files)
     return report
 
 
-def ingest_sources(case: Case, uris: list[str], options: SourceOptions,
-                   progress: Callable[[Progress], None] | None = None,
-                   cancel: threading.Event | None = None) -> IngestReport:
+def ingest_sources(
+    case: Case,
+    uris: list[str],
+    options: SourceOptions,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> IngestReport:
     total = IngestReport()
     for uri in uris:
         if cancel and cancel.is_set():

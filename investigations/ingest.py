@@ -126,16 +126,27 @@ class _Batcher:
             decoded = result.decoded
             dup = duplicates.get(file_id, 0)
             bad = len(decoded.rejections)
-            record = FileRecord(display, result.size, result.sha256, result.etag, decoded.kind,
-                                decoded.events - dup, dup, bad)
+            record = FileRecord(
+                display, result.size, result.sha256, result.etag, decoded.kind, decoded.events - dup, dup, bad
+            )
             self.report.manifest.append(record)
             self.report.duplicates += dup
             self.report.rejected_total += bad
             room = REPORT_REJECTIONS - len(self.report.rejected)
             self.report.rejected.extend(decoded.rejections[: max(room, 0)])
             rejections.extend((file_id, r.path, r.record, r.reason) for r in decoded.rejections)
-            self.store.add_file(file_id, self.source_id, display, result.size, result.sha256, result.etag,
-                                decoded.kind, record.events, dup, bad)
+            self.store.add_file(
+                file_id,
+                self.source_id,
+                display,
+                result.size,
+                result.sha256,
+                result.etag,
+                decoded.kind,
+                record.events,
+                dup,
+                bad,
+            )
         self.store.add_rejections(rejections)
         self.tables, self.pending, self.rows = [], [], 0
 
@@ -170,8 +181,18 @@ def ingest_units(
         now = time.perf_counter()
         if progress and (force or now - last_tick > 0.1):
             last_tick = now
-            progress(Progress(source, report.files, total_files, events, report.rejected_total + sum(
-                len(r.decoded.rejections) for _, _, r in batcher.pending), done_bytes, total_bytes, now - started))
+            progress(
+                Progress(
+                    source,
+                    report.files,
+                    total_files,
+                    events,
+                    report.rejected_total + sum(len(r.decoded.rejections) for _, _, r in batcher.pending),
+                    done_bytes,
+                    total_bytes,
+                    now - started,
+                )
+            )
 
     def settle(fid: int, unit: Unit, result: UnitResult) -> None:
         nonlocal done_bytes, events
@@ -195,8 +216,9 @@ def ingest_units(
     return report
 
 
-def _run(units: Iterable[Unit], first_id: int, workers: int, limit: int,
-         cancel: threading.Event | None) -> Iterator[tuple[int, Unit, UnitResult]]:
+def _run(
+    units: Iterable[Unit], first_id: int, workers: int, limit: int, cancel: threading.Event | None
+) -> Iterator[tuple[int, Unit, UnitResult]]:
     """Yield (file_id, unit, result) as units finish, keeping a bounded number in flight."""
     numbered = ((first_id + i, u) for i, u in enumerate(units))
     if workers <= 0:

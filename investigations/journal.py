@@ -101,7 +101,9 @@ class Journal:
                 prev = ""
                 continue
             if entry.get("prev") != prev:
-                problems.append(JournalProblem(number, "does not follow the entry before it (inserted, removed or reordered)"))
+                problems.append(
+                    JournalProblem(number, "does not follow the entry before it (inserted, removed or reordered)")
+                )
             if entry.get("hash") != entry_hash(entry):
                 problems.append(JournalProblem(number, "content changed after it was written"))
             prev = entry.get("hash", "")

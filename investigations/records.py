@@ -9,6 +9,7 @@ the record's own bytes are what is stored, minus session tokens, which never rea
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import msgspec
@@ -225,9 +226,7 @@ def _slow_row(d: dict[str, Any]) -> Row:
     resp = d.get("responseElements")
     issued_key = issued_arn = None
     if isinstance(resp, dict) and not error:
-        issued_key = _text(_get(resp, "credentials", "accessKeyId")) or _text(
-            _get(resp, "accessKey", "accessKeyId")
-        )
+        issued_key = _text(_get(resp, "credentials", "accessKeyId")) or _text(_get(resp, "accessKey", "accessKeyId"))
         issued_arn = _text(_get(resp, "assumedRoleUser", "arn")) or _text(_get(resp, "federatedUser", "arn"))
     resources = d.get("resources")
     arns = None
@@ -348,7 +347,67 @@ def extract(raw: bytes, depth: int = 0) -> tuple[Row, bytes]:
     return row, raw
 
 
-_CANONICAL = ["eventVersion", "userIdentity", "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress", "userAgent", "errorCode", "errorMessage", "requestParameters", "responseElements", "additionalEventData", "requestID", "eventID", "resources", "eventType", "apiVersion", "readOnly", "recipientAccountId", "serviceEventDetails", "sharedEventID", "vpcEndpointId", "vpcEndpointAccountId", "eventCategory", "addendum", "sessionCredentialFromConsole", "edgeDeviceDetails", "tlsDetails", "managementEvent", "insightDetails", "type", "principalId", "arn", "accountId", "invokedBy", "accessKeyId", "userName", "onBehalfOf", "userId", "identityStoreArn", "sessionContext", "attributes", "mfaAuthenticated", "creationDate", "sessionIssuer", "ec2RoleDelivery", "webIdFederationData", "federatedProvider", "sourceIdentity", "identityProvider", "ARN", "tlsVersion", "cipherSuite", "clientProvidedHostHeader", "reason", "updatedFields", "originalRequestID", "originalEventID"]
+_CANONICAL = [
+    "eventVersion",
+    "userIdentity",
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "errorMessage",
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+    "requestID",
+    "eventID",
+    "resources",
+    "eventType",
+    "apiVersion",
+    "readOnly",
+    "recipientAccountId",
+    "serviceEventDetails",
+    "sharedEventID",
+    "vpcEndpointId",
+    "vpcEndpointAccountId",
+    "eventCategory",
+    "addendum",
+    "sessionCredentialFromConsole",
+    "edgeDeviceDetails",
+    "tlsDetails",
+    "managementEvent",
+    "insightDetails",
+    "type",
+    "principalId",
+    "arn",
+    "accountId",
+    "invokedBy",
+    "accessKeyId",
+    "userName",
+    "onBehalfOf",
+    "userId",
+    "identityStoreArn",
+    "sessionContext",
+    "attributes",
+    "mfaAuthenticated",
+    "creationDate",
+    "sessionIssuer",
+    "ec2RoleDelivery",
+    "webIdFederationData",
+    "federatedProvider",
+    "sourceIdentity",
+    "identityProvider",
+    "ARN",
+    "tlsVersion",
+    "cipherSuite",
+    "clientProvidedHostHeader",
+    "reason",
+    "updatedFields",
+    "originalRequestID",
+    "originalEventID",
+]
 _BY_LOWER = {name.lower(): name for name in _CANONICAL}
 _JSON_TEXT = ("requestParameters", "responseElements", "additionalEventData", "serviceEventDetails")
 
@@ -367,10 +426,8 @@ def camelize(d: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(value, list):
             value = [camelize(v) if isinstance(v, dict) else v for v in value]
         if name in _JSON_TEXT and isinstance(value, str) and value[:1] in ("{", "["):
-            try:
+            with contextlib.suppress(orjson.JSONDecodeError):
                 value = orjson.loads(value)
-            except orjson.JSONDecodeError:
-                pass
         out[name] = value
     if out.get("resources") and isinstance(out["resources"], list):
         out["resources"] = [

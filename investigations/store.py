@@ -63,14 +63,11 @@ class EventStore:
                 "duplicates INTEGER, rejected INTEGER)"
             )
             self.con.execute(
-                "CREATE TABLE IF NOT EXISTS rejections (file_id INTEGER, path VARCHAR, record INTEGER, "
-                "reason VARCHAR)"
+                "CREATE TABLE IF NOT EXISTS rejections (file_id INTEGER, path VARCHAR, record INTEGER, reason VARCHAR)"
             )
             self.con.execute("CREATE TABLE IF NOT EXISTS raw_events (rid BIGINT, raw VARCHAR)")
             self.con.execute(f"CREATE TABLE IF NOT EXISTS events (seq BIGINT, rid BIGINT, {_EVENT_DDL})")
-            self.con.execute(
-                "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION]
-            )
+            self.con.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION])
             version = self.meta("schema_version")
             if version != SCHEMA_VERSION:
                 raise StoreError(
@@ -110,8 +107,19 @@ class EventStore:
         with self._locked() as con:
             return int(con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchall()[0][0])
 
-    def add_file(self, file_id: int, source_id: int, path: str, size: int | None, sha256: str | None,
-                 etag: str | None, kind: str, events: int, duplicates: int, rejected: int) -> None:
+    def add_file(
+        self,
+        file_id: int,
+        source_id: int,
+        path: str,
+        size: int | None,
+        sha256: str | None,
+        etag: str | None,
+        kind: str,
+        events: int,
+        duplicates: int,
+        rejected: int,
+    ) -> None:
         with self._locked() as con:
             con.execute(
                 "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -142,9 +150,7 @@ class EventStore:
                 )
                 con.execute(f"INSERT INTO events SELECT NULL, rid, {_EVENT_LIST} FROM fresh")
                 con.execute("INSERT INTO raw_events SELECT rid, raw FROM fresh")
-                added_by_file = dict(
-                    con.execute("SELECT file_id, count(*) FROM fresh GROUP BY file_id").fetchall()
-                )
+                added_by_file = dict(con.execute("SELECT file_id, count(*) FROM fresh GROUP BY file_id").fetchall())
                 con.execute("DROP TABLE fresh")
                 con.execute("COMMIT")
             except BaseException:
@@ -183,10 +189,7 @@ class EventStore:
 
     def page(self, start_seq: int, limit: int, where: str = "TRUE", params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows in time order from ``start_seq`` on; cheap because ``events`` is sorted by seq."""
-        sql = (
-            f"SELECT {', '.join(ROW_COLUMNS)} FROM events WHERE seq >= ? AND ({where}) "
-            "ORDER BY seq LIMIT ?"
-        )
+        sql = f"SELECT {', '.join(ROW_COLUMNS)} FROM events WHERE seq >= ? AND ({where}) ORDER BY seq LIMIT ?"
         return self._dicts(sql, [start_seq, *params, limit])
 
     def rows(self, seqs: Sequence[int]) -> list[dict[str, Any]]:
@@ -195,11 +198,15 @@ class EventStore:
             return []
         low, high = min(seqs), max(seqs)
         wanted = set(seqs)
-        rows = self._dicts(
-            f"SELECT {', '.join(ROW_COLUMNS)} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq", [low, high]
-        ) if high - low < 4 * len(wanted) + 1024 else self._dicts(
-            f"SELECT {', '.join(ROW_COLUMNS)} FROM events WHERE seq IN (SELECT unnest(?)) ORDER BY seq",
-            [list(wanted)],
+        rows = (
+            self._dicts(
+                f"SELECT {', '.join(ROW_COLUMNS)} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq", [low, high]
+            )
+            if high - low < 4 * len(wanted) + 1024
+            else self._dicts(
+                f"SELECT {', '.join(ROW_COLUMNS)} FROM events WHERE seq IN (SELECT unnest(?)) ORDER BY seq",
+                [list(wanted)],
+            )
         )
         return [r for r in rows if r["seq"] in wanted]
 
@@ -224,15 +231,15 @@ class EventStore:
             rows = con.execute("SELECT raw FROM raw_events WHERE rid = ?", [rid]).fetchall()
         return rows[0][0] if rows else None
 
-    def distinct(self, column: str, where: str = "TRUE", params: Sequence[Any] = (),
-                 limit: int = 100) -> list[tuple[Any, int]]:
+    def distinct(
+        self, column: str, where: str = "TRUE", params: Sequence[Any] = (), limit: int = 100
+    ) -> list[tuple[Any, int]]:
         """Values of one typed column with their counts, most common first."""
         if column not in ROW_COLUMNS:
             raise StoreError(f"unknown column {column!r}")
         with self._locked() as con:
             return con.execute(
-                f"SELECT {column}, count(*) AS n FROM events WHERE {where} GROUP BY 1 "
-                "ORDER BY n DESC, 1 LIMIT ?",
+                f"SELECT {column}, count(*) AS n FROM events WHERE {where} GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?",
                 [*params, limit],
             ).fetchall()
 

@@ -40,8 +40,7 @@ def csv_arg(text: str) -> list[str]:
 
 
 def add_case_arg(parser: argparse.ArgumentParser, required: bool = True) -> None:
-    parser.add_argument("--case", type=Path, required=required, metavar="DIR",
-                        help="case folder (created if missing)")
+    parser.add_argument("--case", type=Path, required=required, metavar="DIR", help="case folder (created if missing)")
 
 
 def add_window_args(parser: argparse.ArgumentParser) -> None:

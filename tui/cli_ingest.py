@@ -35,8 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_window_args(parser)
     parser.add_argument("--profile", help="AWS profile for s3:// sources (default: the standard chain)")
     parser.add_argument("--workers", type=int, help="decoder processes (default: one per core)")
-    parser.add_argument("--max-decompressed", type=int, default=None, metavar="MIB",
-                        help="refuse files that inflate past this many MiB (default 2048)")
+    parser.add_argument(
+        "--max-decompressed",
+        type=int,
+        default=None,
+        metavar="MIB",
+        help="refuse files that inflate past this many MiB (default 2048)",
+    )
     return parser
 
 
@@ -67,9 +72,11 @@ class _Bar:
 
 
 def summarise(report: IngestReport) -> None:
-    say(f"{report.events_added:,} events added ({report.duplicates:,} duplicates skipped), "
+    say(
+        f"{report.events_added:,} events added ({report.duplicates:,} duplicates skipped), "
         f"{report.events_total:,} in the case; {report.files} files, {report.digests} digest files "
-        f"set aside for `trailhound validate`, in {report.seconds:.1f}s")
+        f"set aside for `trailhound validate`, in {report.seconds:.1f}s"
+    )
     if report.skipped:
         say(f"{len(report.skipped)} files skipped:")
         for path, reason in report.skipped[:20]:
@@ -80,14 +87,22 @@ def summarise(report: IngestReport) -> None:
             where = f" (record {rejection.record})" if rejection.record else ""
             say(f"  {clean(rejection.path)}{where}: {clean(rejection.reason)}")
         if report.rejected_total > 50:
-            say(f"  ... and {report.rejected_total - 50} more: `trailhound ingest --json` lists up to "
-                "1000, and the case keeps all (SELECT * FROM rejections)")
+            say(
+                f"  ... and {report.rejected_total - 50} more: `trailhound ingest --json` lists up to "
+                "1000, and the case keeps all (SELECT * FROM rejections)"
+            )
 
 
 def run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    options = SourceOptions(accounts=args.accounts, regions=args.regions, start=args.start, end=args.end,
-                            profile=args.profile, workers=args.workers)
+    options = SourceOptions(
+        accounts=args.accounts,
+        regions=args.regions,
+        start=args.start,
+        end=args.end,
+        profile=args.profile,
+        workers=args.workers,
+    )
     if args.max_decompressed:
         options.max_decompressed = args.max_decompressed * 2**20
     bar = _Bar()

@@ -56,7 +56,9 @@ class LocalFile:
             return UnitResult(decoded)
         if data[:4] == b"PK\x03\x04":
             reason = "a zip inside a zip is not opened; extract the inner archive first"
-            return UnitResult(Decoded(self.display, "rejected", rejections=[Rejection(self.display, reason)]), len(data))
+            return UnitResult(
+                Decoded(self.display, "rejected", rejections=[Rejection(self.display, reason)]), len(data)
+            )
         decoded = decode_bytes(data, self.display, file_id, limit)
         return UnitResult(decoded, len(data), hashlib.sha256(data).hexdigest())
 
