@@ -135,6 +135,9 @@ def split_records(text: bytes, path: str) -> tuple[list[bytes], list[Rejection],
     if not head:
         raise FileError("empty file (no content)" if not text else "file holds only white space")
     if head not in (b"{", b"["):
+        first_line = text.lstrip().split(b"\n", 1)[0]
+        if first_line.partition(b" ")[2].lstrip().startswith(b"{"):
+            return split_lines(text, path)  # CloudWatch Logs export: "<timestamp> <record>" per line
         raise FileError("not JSON (does not start with { or [) and not gzip")
     try:
         if head == b"[":
@@ -268,9 +271,9 @@ def decode_bytes(data: bytes, path: str, file_id: int, max_decompressed: int = D
         result.rejections.append(Rejection(path, str(exc)))
         return result
     result.kind = kind
-    result.rejections.extend(rejections)
     if note:
         result.rejections.append(Rejection(path, note))
+    result.rejections.extend(rejections)
     result.records_seen = len(records)
     result.table, rejected = build_table(records, path, file_id)
     result.rejections.extend(rejected)

@@ -94,6 +94,9 @@ def _walk(root: str, seen: set[tuple[int, int]], scan: LocalScan) -> Iterator[tu
         scan.skipped.append((root, "folder already visited (a symbolic link loop or a second link to it)"))
         return
     seen.add(ident)
+    if os.path.exists(os.path.join(root, "case.json")) and os.path.exists(os.path.join(root, "journal.jsonl")):
+        scan.skipped.append((root, "a Trailhound case folder, not evidence"))
+        return
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
     except OSError as exc:
