@@ -1,0 +1,173 @@
+"""Records to files: CloudTrail's S3 archive layout, and JSON Lines.
+
+The archive writer groups records the way CloudTrail delivers them: one gzipped
+``{"Records":[...]}`` object per account, region and roughly five minutes, named for its
+delivery time a few minutes after the newest event in it, with the records shuffled (CloudTrail
+does not sort them). It takes records in roughly time order and keeps only the last few delivery
+windows open, so memory stays flat however many records pass through; a record older than the
+open windows becomes a late delivery of its own, as real late events do.
+
+Records are serialised as they arrive (orjson), and compression is handed to a worker thread
+(zlib releases the GIL), so generating and compressing overlap on two cores.
+"""
+
+from __future__ import annotations
+
+import calendar
+import gzip
+import random
+import time
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from investigations.simulate.ids import Ids
+
+WINDOW_SECONDS = 300
+#: Windows kept open behind the newest one before they are delivered.
+OPEN_WINDOWS = 3
+
+
+@dataclass(slots=True)
+class WriteStats:
+    files: int = 0
+    records: int = 0
+    raw_bytes: int = 0
+    gz_bytes: int = 0
+
+
+class _Window:
+    __slots__ = ("newest", "records")
+
+    def __init__(self) -> None:
+        self.records: list[bytes] = []
+        self.newest = 0
+
+
+class ArchiveWriter:
+    """Writes ``<out>/[<prefix>/]AWSLogs/[<org_id>/]<acct>/CloudTrail/<region>/YYYY/MM/DD/…``.
+
+    Use as a context manager, or call ``close()``: the last windows are written then.
+    """
+
+    def __init__(
+        self,
+        out: Path,
+        *,
+        seed: int = 0,
+        org_id: str | None = None,
+        prefix: str = "",
+        gzip_level: int = 6,
+    ) -> None:
+        root = out / prefix if prefix else out
+        self._root = root / "AWSLogs" / org_id if org_id else root / "AWSLogs"
+        self._ids = Ids(random.Random(f"{seed}:archive"))
+        self._level = gzip_level
+        self._open: dict[tuple[str, str, int], _Window] = {}
+        self._horizon = 0
+        self._hours: dict[str, int] = {}
+        self._dirs: set[Path] = set()
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._pending: list[Future[int]] = []
+        self.stats = WriteStats()
+        self.paths: list[Path] = []
+
+    def __enter__(self) -> ArchiveWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _epoch(self, event_time: str) -> int:
+        hour = self._hours.get(event_time[:13])
+        if hour is None:
+            hour = calendar.timegm(
+                (int(event_time[:4]), int(event_time[5:7]), int(event_time[8:10]), int(event_time[11:13]), 0, 0)
+            )
+            self._hours[event_time[:13]] = hour
+        return hour + int(event_time[14:16]) * 60 + int(event_time[17:19])
+
+    def add(self, record: dict[str, Any]) -> None:
+        epoch = self._epoch(record["eventTime"])
+        window = epoch // WINDOW_SECONDS
+        slot = (record["recipientAccountId"], record["awsRegion"], window)
+        bucket = self._open.get(slot)
+        if bucket is None:
+            bucket = self._open[slot] = _Window()
+        bucket.records.append(orjson.dumps(record))
+        if epoch > bucket.newest:
+            bucket.newest = epoch
+        if window > self._horizon:
+            self._horizon = window
+            self._deliver(window - OPEN_WINDOWS)
+
+    def add_all(self, records: Iterable[dict[str, Any]]) -> None:
+        for record in records:
+            self.add(record)
+
+    def _deliver(self, before: int) -> None:
+        for slot in [s for s in self._open if s[2] < before]:
+            self._write(slot, self._open.pop(slot))
+        if len(self._pending) > 64:
+            self._drain()
+
+    def _write(self, slot: tuple[str, str, int], bucket: _Window) -> None:
+        account, region, window = slot
+        rng = self._ids.rng
+        rng.shuffle(bucket.records)
+        delivered = max((window + 1) * WINDOW_SECONDS, bucket.newest) + rng.randint(60, 300)
+        y, mo, d, h, mi = _gmt_fields(delivered)
+        stamp = f"{y:04d}{mo:02d}{d:02d}T{h:02d}{mi:02d}Z"
+        folder = self._root / account / "CloudTrail" / region / f"{y:04d}" / f"{mo:02d}" / f"{d:02d}"
+        if folder not in self._dirs:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(folder)
+        path = folder / f"{account}_CloudTrail_{region}_{stamp}_{self._ids.file_suffix()}.json.gz"
+        body = b'{"Records":[' + b",".join(bucket.records) + b"]}"
+        self.stats.files += 1
+        self.stats.records += len(bucket.records)
+        self.stats.raw_bytes += len(body)
+        self.paths.append(path)
+        self._pending.append(self._pool.submit(_compress_to, path, body, self._level))
+
+    def _drain(self) -> None:
+        for future in self._pending:
+            self.stats.gz_bytes += future.result()
+        self._pending.clear()
+
+    def close(self) -> WriteStats:
+        """Deliver every open window and wait for the files; returns the totals."""
+        self._deliver(self._horizon + OPEN_WINDOWS + 1)
+        self._drain()
+        self._pool.shutdown()
+        return self.stats
+
+
+def _gmt_fields(epoch: int) -> tuple[int, int, int, int, int]:
+    g = time.gmtime(epoch)
+    return g.tm_year, g.tm_mon, g.tm_mday, g.tm_hour, g.tm_min
+
+
+def _compress_to(path: Path, body: bytes, level: int) -> int:
+    data = gzip.compress(body, compresslevel=level, mtime=0)
+    path.write_bytes(data)
+    return len(data)
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], path: Path) -> int:
+    """One record per line (gzipped when the name ends in ``.gz``); returns the count."""
+    count = 0
+    lines = []
+    for record in records:
+        lines.append(orjson.dumps(record))
+        count += 1
+    body = b"\n".join(lines) + (b"\n" if lines else b"")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.name.endswith(".gz"):
+        body = gzip.compress(body, mtime=0)
+    path.write_bytes(body)
+    return count
