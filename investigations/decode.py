@@ -13,13 +13,15 @@ import hashlib
 import json
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from investigations.model import EVENT_SCHEMA
-from investigations.records import RecordError, Row, extract
+from investigations.columns import to_table
+from investigations.records import MAX_RECORD_BYTES, Record, RecordError, from_bytes, has_secret, scrub
 
 #: Decompressed size above which a file is refused: a guard against gzip bombs. The CLI can raise it.
 DEFAULT_MAX_DECOMPRESSED = 2 * 1024**3
@@ -44,18 +46,22 @@ class Rejection:
 
 @dataclass(slots=True)
 class Decoded:
-    """What one file yielded. ``kind`` is "events", "digest" or "rejected"."""
+    """What one file yielded. ``kind`` is "events", "digest" or "rejected".
+
+    ``recs``/``raws``/``numbers`` carry the parsed records only until ``tabulate`` turns a batch
+    of files into one Arrow table (per-column costs are paid once per batch, not per file, which
+    matters for the many tiny files of a multi-region trail); after that only the counts remain.
+    """
 
     path: str
     kind: str
-    table: pa.Table | None = None
     rejections: list[Rejection] = field(default_factory=list)
     records_seen: int = 0
     raw_bytes: int = 0
-
-    @property
-    def events(self) -> int:
-        return 0 if self.table is None else self.table.num_rows
+    events: int = 0
+    recs: list[Record] = field(default_factory=list)
+    raws: list[Any] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)
 
 
 class _Envelope(msgspec.Struct):
@@ -63,8 +69,14 @@ class _Envelope(msgspec.Struct):
     Events: list[msgspec.Raw] | None = None
 
 
+class _TypedEnvelope(msgspec.Struct):
+    Records: list[Record] | None = None
+
+
 _envelope = msgspec.json.Decoder(_Envelope)
 _array = msgspec.json.Decoder(list[msgspec.Raw])
+_typed_envelope = msgspec.json.Decoder(_TypedEnvelope)
+_typed_array = msgspec.json.Decoder(list[Record])
 
 
 class FileError(ValueError):
@@ -141,7 +153,7 @@ def split_records(text: bytes, path: str) -> tuple[list[bytes], list[Rejection],
         raise FileError("not JSON (does not start with { or [) and not gzip")
     try:
         if head == b"[":
-            return [bytes(r) for r in _array.decode(text)], [], "events"
+            return list(_array.decode(text)), [], "events"
         env = _envelope.decode(text)
     except msgspec.ValidationError as exc:
         raise FileError(f"unexpected shape: {exc}") from None
@@ -161,9 +173,9 @@ def split_records(text: bytes, path: str) -> tuple[list[bytes], list[Rejection],
     except RecursionError:
         raise FileError("JSON nested too deeply to be CloudTrail") from None
     if env.Records is not None:
-        return [bytes(r) for r in env.Records], [], "events"
+        return list(env.Records), [], "events"
     if env.Events is not None:
-        return [bytes(r) for r in env.Events], [], "events"
+        return list(env.Events), [], "events"
     if b'"digestPublicKeyFingerprint"' in text or b'"logFiles"' in text:
         return [], [], "digest"
     return [text], [], "events"
@@ -192,71 +204,63 @@ def _synthetic_id(raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()[:32]
 
 
-def _times(values: list[str | None]) -> pa.Array:
-    """Parse times column-wise: CloudTrail's own form first, then the forms exports rewrite it to.
+def _typed_whole(text: bytes, raws: list[Any]) -> list[Record] | None:
+    """Decode every record of a Records file in one call, when the whole file is clean.
 
-    Seen in the wild: ISO basic form (old ``creationDate``), a space instead of ``T`` and nanosecond
-    fractions (SIEM exports), and explicit zero offsets.
+    Clean means: valid UTF-8, every element an object with eventTime and eventID of the expected
+    types, none oversized. Anything else returns None and the records go one by one.
     """
-    arr = pa.array(values, pa.string())
-    out = pc.strptime(arr, format="%Y-%m-%dT%H:%M:%SZ", unit="s", error_is_null=True)
-    if out.null_count > arr.null_count:
-        out = pc.coalesce(out, pc.strptime(arr, format="%Y%m%dT%H%M%SZ", unit="s", error_is_null=True))
-    if out.null_count > arr.null_count:
-        trimmed = pc.replace_substring_regex(arr, r"(\.\d+)?\s*(Z|UTC|[+-]00:?00)?$", "")
-        trimmed = pc.replace_substring_regex(trimmed, r"^(\d{4}-\d{2}-\d{2}) ", r"\1T")
-        out = pc.coalesce(out, pc.strptime(trimmed, format="%Y-%m-%dT%H:%M:%S", unit="s", error_is_null=True))
-    return out
+    try:
+        text.decode("utf-8")
+        head = text.lstrip()[:1]
+        typed = _typed_array.decode(text) if head == b"[" else _typed_envelope.decode(text).Records
+    except (UnicodeDecodeError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None
+    if typed is None or len(typed) != len(raws):
+        return None
+    if any(r.eventTime is None or r.eventID is None for r in typed):
+        return None
+    if any(len(r) > MAX_RECORD_BYTES for r in raws):
+        return None
+    return typed
 
 
-def build_table(
-    records: list[bytes], path: str, file_id: int, first_number: int = 1
-) -> tuple[pa.Table | None, list[Rejection]]:
-    """Rows for the records that pass, rejections (with record numbers) for those that don't."""
-    rows: list[Row] = []
-    raws: list[bytes] = []
+def _one_by_one(records: list[Any], path: str) -> tuple[list[Record], list[Any], list[int], list[Rejection]]:
+    recs: list[Record] = []
+    raws: list[Any] = []
     numbers: list[int] = []
     rejections: list[Rejection] = []
-    for number, raw in enumerate(records, first_number):
+    for number, raw in enumerate(records, 1):
         try:
-            row, stored = extract(raw)
+            rec, stored = from_bytes(bytes(raw))
         except RecordError as exc:
             rejections.append(Rejection(path, str(exc), number))
             continue
         except RecursionError:
             rejections.append(Rejection(path, "record nested too deeply", number))
             continue
-        if row[1] is None:
-            row = (row[0], _synthetic_id(stored), *row[2:])
-        rows.append(row)
+        if rec.eventID is None:
+            rec.eventID = _synthetic_id(stored)
+        recs.append(rec)
         raws.append(stored)
         numbers.append(number)
-    if not rows:
-        return None, rejections
-    columns = list(zip(*rows, strict=True))
-    names = EVENT_SCHEMA.names
-    arrays: list[pa.Array] = []
-    for index, values in enumerate(columns):
-        name = names[index]
-        kind = EVENT_SCHEMA.field(name).type
-        if pa.types.is_timestamp(kind):
-            arrays.append(_times(list(values)))
-        else:
-            arrays.append(pa.array(values, kind))
-    arrays.append(pa.array([file_id] * len(rows), pa.int32()))
-    arrays.append(pa.array(raws, pa.binary()).view(pa.string()))
-    table = pa.Table.from_arrays(arrays, schema=EVENT_SCHEMA)
-    bad_time = pc.is_null(table.column("event_time"))
-    if pc.any(bad_time).as_py():
-        for index in pc.indices_nonzero(bad_time).to_pylist():
-            reason = f"eventTime {columns[0][index]!r} is not a CloudTrail time"
-            rejections.append(Rejection(path, reason, numbers[index]))
-        table = table.filter(pc.invert(bad_time))
-    return table, rejections
+    return recs, raws, numbers, rejections
 
 
-def decode_bytes(data: bytes, path: str, file_id: int, max_decompressed: int = DEFAULT_MAX_DECOMPRESSED) -> Decoded:
-    """Decode one file's bytes (compressed or not). Never raises for bad content."""
+def _accept(result: Decoded, records: list[Any], typed: list[Record] | None) -> None:
+    """Fill the record lists from a whole-file decode, or one by one with rejections."""
+    if typed is not None:
+        raws = records
+        if has_secret(b"".join(raws)):
+            raws = [orjson.dumps(scrub(orjson.loads(bytes(r)))) if has_secret(bytes(r)) else r for r in raws]
+        result.recs, result.raws, result.numbers = typed, raws, list(range(1, len(raws) + 1))
+        return
+    result.recs, result.raws, result.numbers, rejected = _one_by_one(records, result.path)
+    result.rejections.extend(rejected)
+
+
+def parse_bytes(data: bytes, path: str, max_decompressed: int = DEFAULT_MAX_DECOMPRESSED) -> Decoded:
+    """Parse one file's bytes (compressed or not). Never raises for bad content."""
     result = Decoded(path=path, kind="events")
     try:
         note = None
@@ -275,14 +279,42 @@ def decode_bytes(data: bytes, path: str, file_id: int, max_decompressed: int = D
         result.rejections.append(Rejection(path, note))
     result.rejections.extend(rejections)
     result.records_seen = len(records)
-    result.table, rejected = build_table(records, path, file_id)
-    result.rejections.extend(rejected)
+    typed = _typed_whole(data, records) if kind == "events" and data.lstrip()[:1] in (b"{", b"[") else None
+    _accept(result, records, typed)
     return result
 
 
-def decode_records(records: list[bytes], path: str, file_id: int) -> Decoded:
-    """Decode records that arrive already split (LookupEvents pages, JSONL chunks)."""
+def parse_records(records: list[bytes], path: str) -> Decoded:
+    """Parse records that arrive already split (LookupEvents pages)."""
     result = Decoded(path=path, kind="events", records_seen=len(records))
     result.raw_bytes = sum(len(r) for r in records)
-    result.table, result.rejections = build_table(records, path, file_id)
+    _accept(result, records, None)
     return result
+
+
+def tabulate(parsed: list[tuple[int, Decoded]]) -> pa.Table | None:
+    """One Arrow table for a batch of parsed files; each file keeps its counts and rejections."""
+    recs: list[Record] = []
+    raws: list[Any] = []
+    file_ids: list[int] = []
+    owners: list[tuple[Decoded, int]] = []
+    for file_id, result in parsed:
+        recs.extend(result.recs)
+        raws.extend(result.raws)
+        file_ids.extend([file_id] * len(result.recs))
+        owners.extend((result, n) for n in result.numbers)
+        result.events = len(result.recs)
+        result.recs, result.raws, result.numbers = [], [], []
+    if not recs:
+        return None
+    table = to_table(recs, raws, file_ids)
+    bad_time = pc.is_null(table.column("event_time"))
+    if pc.any(bad_time).as_py():
+        for index in pc.indices_nonzero(bad_time).to_pylist():
+            owner, number = owners[index]
+            reason = f"eventTime {recs[index].eventTime!r} is not a CloudTrail time"
+            owner.rejections.append(Rejection(owner.path, reason, number))
+            owner.rejections.sort(key=lambda r: r.record or 0)
+            owner.events -= 1
+        table = table.filter(pc.invert(bad_time))
+    return table

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from investigations.decode import DEFAULT_MAX_DECOMPRESSED, Rejection
+from investigations.decode import DEFAULT_MAX_DECOMPRESSED, Rejection, tabulate
 from investigations.sources.units import Refused, Unit, UnitResult
 from investigations.store import EventStore
 
@@ -86,14 +86,37 @@ class IngestReport:
         }
 
 
-def _decode(unit: Unit, file_id: int, limit: int) -> UnitResult:
-    return unit.decode(file_id, limit)
+#: A task for one worker: enough input that per-batch costs (process hop, Arrow columns) amortise.
+_CHUNK_BYTES = 4 * 1024 * 1024
+_CHUNK_UNITS = 512
+
+Chunk = list[tuple[int, Unit]]
+
+
+def decode_chunk(chunk: Chunk, limit: int) -> tuple[pa.Table | None, list[UnitResult]]:
+    """Parse every unit of a chunk and build one table for all their rows (runs in a worker)."""
+    results = [unit.parse(limit) for _, unit in chunk]
+    table = tabulate([(fid, r.decoded) for (fid, _), r in zip(chunk, results, strict=True)])
+    return table, results
+
+
+def _chunks(units: Iterable[Unit], first_id: int) -> Iterator[Chunk]:
+    chunk: Chunk = []
+    size = 0
+    for file_id, unit in enumerate(units, first_id):
+        chunk.append((file_id, unit))
+        size += unit.size or 0
+        if size >= _CHUNK_BYTES or len(chunk) >= _CHUNK_UNITS:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
     # forkserver: the parent may hold DuckDB and UI threads, which fork would copy mid-flight.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["investigations.sources.units"])
+    context.set_forkserver_preload(["investigations.ingest"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
@@ -108,11 +131,11 @@ class _Batcher:
         self.pending: list[tuple[int, str, UnitResult]] = []
         self.rows = 0
 
-    def add(self, file_id: int, display: str, result: UnitResult) -> None:
-        if result.decoded.table is not None and result.decoded.table.num_rows:
-            self.tables.append(result.decoded.table)
-            self.rows += result.decoded.table.num_rows
-        self.pending.append((file_id, display, result))
+    def add(self, table: pa.Table | None, done: list[tuple[int, str, UnitResult]]) -> None:
+        if table is not None and table.num_rows:
+            self.tables.append(table)
+            self.rows += table.num_rows
+        self.pending.extend(done)
         if self.rows >= _FLUSH_ROWS:
             self.flush()
 
@@ -194,17 +217,14 @@ def ingest_units(
                 )
             )
 
-    def settle(fid: int, unit: Unit, result: UnitResult) -> None:
-        nonlocal done_bytes, events
-        report.files += 1
-        done_bytes += unit.size or 0
-        events += result.decoded.events
-        batcher.add(fid, unit.display, result)
-        tick()
-
     try:
-        for fid, unit, result in _run(units, file_id, workers, max_decompressed, cancel):
-            settle(fid, unit, result)
+        for table, done in _run(units, file_id, workers, max_decompressed, cancel):
+            for _, unit, result in done:
+                report.files += 1
+                done_bytes += unit.size or 0
+                events += result.decoded.events
+            batcher.add(table, [(fid, unit.display, result) for fid, unit, result in done])
+            tick()
     finally:
         batcher.flush()
         report.cancelled = bool(cancel and cancel.is_set())
@@ -218,40 +238,38 @@ def ingest_units(
 
 def _run(
     units: Iterable[Unit], first_id: int, workers: int, limit: int, cancel: threading.Event | None
-) -> Iterator[tuple[int, Unit, UnitResult]]:
-    """Yield (file_id, unit, result) as units finish, keeping a bounded number in flight."""
-    numbered = ((first_id + i, u) for i, u in enumerate(units))
+) -> Iterator[tuple[pa.Table | None, list[tuple[int, Unit, UnitResult]]]]:
+    """Yield each finished chunk's table and per-unit results, with a bounded number in flight."""
+    chunks = _chunks(units, first_id)
     if workers <= 0:
-        for fid, unit in numbered:
+        for chunk in chunks:
             if cancel and cancel.is_set():
                 return
-            yield fid, unit, unit.decode(fid, limit)
+            table, results = decode_chunk(chunk, limit)
+            yield table, [(fid, unit, r) for (fid, unit), r in zip(chunk, results, strict=True)]
         return
     with _pool(workers) as pool:
-        in_flight: dict[Future[UnitResult], tuple[int, Unit]] = {}
+        in_flight: dict[Future[tuple[pa.Table | None, list[UnitResult]]], Chunk] = {}
         exhausted = False
         try:
             while in_flight or not exhausted:
-                while not exhausted and len(in_flight) < workers * 3:
-                    if cancel and cancel.is_set():
+                while not exhausted and len(in_flight) < workers * 2:
+                    chunk = None if cancel and cancel.is_set() else next(chunks, None)
+                    if chunk is None:
                         exhausted = True
                         break
-                    item = next(numbered, None)
-                    if item is None:
-                        exhausted = True
-                        break
-                    in_flight[pool.submit(_decode, item[1], item[0], limit)] = item
+                    in_flight[pool.submit(decode_chunk, chunk, limit)] = chunk
                 if not in_flight:
                     break
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    fid, unit = in_flight.pop(future)
+                    chunk = in_flight.pop(future)
                     try:
-                        result = future.result()
-                    except Exception as exc:  # a worker died: account for the unit, keep going
+                        table, results = future.result()
+                    except Exception as exc:  # a worker died: account for every unit, keep going
                         reason = f"decoder failed: {exc.__class__.__name__}: {exc}"
-                        result = Refused(unit.display, reason).decode(fid, limit)
-                    yield fid, unit, result
+                        table, results = None, [Refused(u.display, reason).parse(limit) for _, u in chunk]
+                    yield table, [(fid, unit, r) for (fid, unit), r in zip(chunk, results, strict=True)]
         finally:
             for future in in_flight:
                 future.cancel()

@@ -54,7 +54,7 @@ EVENT_SCHEMA = pa.schema(
         ("bytes_out", pa.int64()),
         ("resources", pa.list_(pa.string())),
         ("file_id", pa.int32()),
-        ("raw", pa.string()),
+        ("raw", pa.large_string()),
     ]
 )
 

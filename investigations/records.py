@@ -1,10 +1,11 @@
-"""One CloudTrail record (bytes) to one row of typed columns.
+"""One CloudTrail record (bytes) to the typed facts the store keeps.
 
-Two paths. The fast path decodes the record straight into small msgspec structs that name only
-the fields the store keeps, which skips everything else without building Python objects. Anything
-the fast path refuses (a number where a string belongs, a wrapper from an export, Athena's
-lower-case names) takes the slow path: a full parse, unwrapping and lenient coercion. Either way
-the record's own bytes are what is stored, minus session tokens, which never reach the case.
+Two paths. The fast path decodes straight into small msgspec structs that name only the fields
+the store keeps, which skips everything else without building Python objects (decode.py runs it
+over a whole file in one call). Anything it refuses (a number where a string belongs, a wrapper
+from an export, Athena's lower-case names) takes the slow path here: a full parse, unwrapping and
+lenient coercion into the same structs. Either way the record's own bytes are what is stored,
+minus session tokens, which never reach the case.
 """
 
 from __future__ import annotations
@@ -22,23 +23,23 @@ MAX_RECORD_BYTES = 8 * 1024 * 1024
 _SECRET_KEYS = ("sessionToken", "secretAccessKey")
 
 
-class _Attrs(msgspec.Struct):
+class Attrs(msgspec.Struct):
     creationDate: str | None = None
     mfaAuthenticated: str | bool | None = None
 
 
-class _Issuer(msgspec.Struct):
+class Issuer(msgspec.Struct):
     type: str | None = None
     arn: str | None = None
 
 
-class _SessionContext(msgspec.Struct):
-    sessionIssuer: _Issuer | None = None
-    attributes: _Attrs | None = None
+class SessionContext(msgspec.Struct):
+    sessionIssuer: Issuer | None = None
+    attributes: Attrs | None = None
     sourceIdentity: str | None = None
 
 
-class _Identity(msgspec.Struct):
+class Identity(msgspec.Struct):
     type: str | None = None
     principalId: str | None = None
     arn: str | None = None
@@ -46,37 +47,37 @@ class _Identity(msgspec.Struct):
     accessKeyId: str | None = None
     userName: str | None = None
     invokedBy: str | None = None
-    sessionContext: _SessionContext | None = None
+    sessionContext: SessionContext | None = None
 
 
-class _KeyHolder(msgspec.Struct):
+class KeyHolder(msgspec.Struct):
     accessKeyId: str | None = None
 
 
-class _ArnHolder(msgspec.Struct):
+class ArnHolder(msgspec.Struct):
     arn: str | None = None
 
 
-class _Response(msgspec.Struct):
-    credentials: _KeyHolder | None = None
-    accessKey: _KeyHolder | None = None
-    assumedRoleUser: _ArnHolder | None = None
-    federatedUser: _ArnHolder | None = None
+class Response(msgspec.Struct):
+    credentials: KeyHolder | None = None
+    accessKey: KeyHolder | None = None
+    assumedRoleUser: ArnHolder | None = None
+    federatedUser: ArnHolder | None = None
 
 
-class _Request(msgspec.Struct):
+class Request(msgspec.Struct):
     roleArn: str | None = None
 
 
-class _Additional(msgspec.Struct):
+class Additional(msgspec.Struct):
     bytesTransferredOut: int | float | str | None = None
 
 
-class _Resource(msgspec.Struct):
+class Resource(msgspec.Struct):
     ARN: str | None = None
 
 
-class _Record(msgspec.Struct):
+class Record(msgspec.Struct):
     eventTime: str | None = None
     eventID: str | None = None
     eventVersion: str | None = None
@@ -86,7 +87,7 @@ class _Record(msgspec.Struct):
     eventCategory: str | None = None
     awsRegion: str | None = None
     recipientAccountId: str | None = None
-    userIdentity: _Identity | None = None
+    userIdentity: Identity | None = None
     sourceIPAddress: str | None = None
     userAgent: str | None = None
     errorCode: str | None = None
@@ -97,17 +98,13 @@ class _Record(msgspec.Struct):
     sharedEventID: str | None = None
     vpcEndpointId: str | None = None
     sessionCredentialFromConsole: str | bool | None = None
-    responseElements: _Response | None = None
-    requestParameters: _Request | None = None
-    additionalEventData: _Additional | None = None
-    resources: list[_Resource] | None = None
+    responseElements: Response | None = None
+    requestParameters: Request | None = None
+    additionalEventData: Additional | None = None
+    resources: list[Resource] | None = None
 
 
-_fast_decoder = msgspec.json.Decoder(_Record)
-
-#: A row as the decoder emits it: the values of model.EVENT_COLUMNS up to (not including)
-#: ``file_id``, with times still as text (they are parsed column-wise, in bulk).
-Row = tuple[Any, ...]
+record_decoder = msgspec.json.Decoder(Record)
 
 
 class RecordError(ValueError):
@@ -127,162 +124,89 @@ def _text(value: Any) -> str | None:
     return orjson.dumps(value).decode()
 
 
-def _flag(value: Any) -> bool | None:
-    """CloudTrail mixes JSON booleans with the strings "true"/"false"; read both."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered in ("true", "yes"):
-            return True
-        if lowered in ("false", "no"):
-            return False
-    return None
+def _scalar(value: Any) -> Any:
+    """Keep str/bool/number as they are (the column builder reads them); anything else is absent."""
+    return value if isinstance(value, str | bool | int | float) else None
 
 
-def _bytes_out(value: Any) -> int | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
-def _empty(value: str | None) -> str | None:
-    return value or None
-
-
-def _fast_row(rec: _Record) -> Row:
-    ident = rec.userIdentity
-    ctx = ident.sessionContext if ident else None
-    issuer = ctx.sessionIssuer if ctx else None
-    attrs = ctx.attributes if ctx else None
-    resp = rec.responseElements
-    issued_key = None
-    issued_arn = None
-    if resp is not None and not rec.errorCode:
-        if resp.credentials is not None:
-            issued_key = resp.credentials.accessKeyId
-        elif resp.accessKey is not None:
-            issued_key = resp.accessKey.accessKeyId
-        holder = resp.assumedRoleUser or resp.federatedUser
-        issued_arn = holder.arn if holder else None
-    add = rec.additionalEventData
-    return (
-        rec.eventTime,
-        rec.eventID,
-        rec.eventVersion,
-        _empty(rec.eventSource),
-        _empty(rec.eventName),
-        _empty(rec.eventType),
-        _empty(rec.eventCategory),
-        _empty(rec.awsRegion),
-        _empty(rec.recipientAccountId),
-        _empty(ident.type) if ident else None,
-        _empty(ident.arn) if ident else None,
-        _empty(ident.accountId) if ident else None,
-        _empty(ident.principalId) if ident else None,
-        _empty(ident.userName) if ident else None,
-        _empty(ident.accessKeyId) if ident else None,
-        _empty(ident.invokedBy) if ident else None,
-        _empty(issuer.type) if issuer else None,
-        _empty(issuer.arn) if issuer else None,
-        attrs.creationDate if attrs else None,
-        _flag(attrs.mfaAuthenticated) if attrs else None,
-        _empty(ctx.sourceIdentity) if ctx else None,
-        _empty(rec.sourceIPAddress),
-        _empty(rec.userAgent),
-        _empty(rec.errorCode),
-        _empty(rec.errorMessage),
-        _flag(rec.readOnly),
-        _flag(rec.managementEvent),
-        _empty(rec.requestID),
-        _empty(rec.sharedEventID),
-        _empty(rec.vpcEndpointId),
-        _flag(rec.sessionCredentialFromConsole),
-        _empty(issued_key),
-        _empty(issued_arn),
-        _empty(rec.requestParameters.roleArn) if rec.requestParameters else None,
-        _bytes_out(add.bytesTransferredOut) if add else None,
-        [r.ARN for r in rec.resources if r.ARN] if rec.resources else None,
-    )
-
-
-def _get(d: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(d, dict):
-            return None
-        d = d.get(key)
-    return d
-
-
-def _slow_row(d: dict[str, Any]) -> Row:
-    ident = d.get("userIdentity")
-    ident = ident if isinstance(ident, dict) else {}
-    error = _text(d.get("errorCode"))
-    resp = d.get("responseElements")
-    issued_key = issued_arn = None
-    if isinstance(resp, dict) and not error:
-        issued_key = _text(_get(resp, "credentials", "accessKeyId")) or _text(_get(resp, "accessKey", "accessKeyId"))
-        issued_arn = _text(_get(resp, "assumedRoleUser", "arn")) or _text(_get(resp, "federatedUser", "arn"))
+def coerce(d: dict[str, Any]) -> Record:
+    """Build the typed record from a parsed dict whatever its field types, never failing."""
+    ident = _obj(d.get("userIdentity"))
+    ctx = _obj(ident.get("sessionContext"))
+    issuer = _obj(ctx.get("sessionIssuer"))
+    attrs = _obj(ctx.get("attributes"))
+    resp = _obj(d.get("responseElements"))
     resources = d.get("resources")
-    arns = None
-    if isinstance(resources, list):
-        arns = [a for r in resources if isinstance(r, dict) and (a := _text(r.get("ARN")))] or None
-    return (
-        _text(d.get("eventTime")),
-        _text(d.get("eventID")),
-        _text(d.get("eventVersion")),
-        _text(d.get("eventSource")),
-        _text(d.get("eventName")),
-        _text(d.get("eventType")),
-        _text(d.get("eventCategory")),
-        _text(d.get("awsRegion")),
-        _text(d.get("recipientAccountId")),
-        _text(ident.get("type")),
-        _text(ident.get("arn")),
-        _text(ident.get("accountId")),
-        _text(ident.get("principalId")),
-        _text(ident.get("userName")),
-        _text(ident.get("accessKeyId")),
-        _text(ident.get("invokedBy")),
-        _text(_get(ident, "sessionContext", "sessionIssuer", "type")),
-        _text(_get(ident, "sessionContext", "sessionIssuer", "arn")),
-        _text(_get(ident, "sessionContext", "attributes", "creationDate")),
-        _flag(_get(ident, "sessionContext", "attributes", "mfaAuthenticated")),
-        _text(_get(ident, "sessionContext", "sourceIdentity")),
-        _text(d.get("sourceIPAddress")),
-        _text(d.get("userAgent")),
-        error,
-        _text(d.get("errorMessage")),
-        _flag(d.get("readOnly")),
-        _flag(d.get("managementEvent")),
-        _text(d.get("requestID")),
-        _text(d.get("sharedEventID")),
-        _text(d.get("vpcEndpointId")),
-        _flag(d.get("sessionCredentialFromConsole")),
-        issued_key,
-        issued_arn,
-        _text(_get(d, "requestParameters", "roleArn")),
-        _bytes_out(_get(d, "additionalEventData", "bytesTransferredOut")),
-        arns,
+    return Record(
+        eventTime=_text(d.get("eventTime")),
+        eventID=_text(d.get("eventID")),
+        eventVersion=_text(d.get("eventVersion")),
+        eventSource=_text(d.get("eventSource")),
+        eventName=_text(d.get("eventName")),
+        eventType=_text(d.get("eventType")),
+        eventCategory=_text(d.get("eventCategory")),
+        awsRegion=_text(d.get("awsRegion")),
+        recipientAccountId=_text(d.get("recipientAccountId")),
+        userIdentity=Identity(
+            type=_text(ident.get("type")),
+            principalId=_text(ident.get("principalId")),
+            arn=_text(ident.get("arn")),
+            accountId=_text(ident.get("accountId")),
+            accessKeyId=_text(ident.get("accessKeyId")),
+            userName=_text(ident.get("userName")),
+            invokedBy=_text(ident.get("invokedBy")),
+            sessionContext=SessionContext(
+                sessionIssuer=Issuer(type=_text(issuer.get("type")), arn=_text(issuer.get("arn"))),
+                attributes=Attrs(
+                    creationDate=_text(attrs.get("creationDate")),
+                    mfaAuthenticated=_scalar(attrs.get("mfaAuthenticated")),
+                ),
+                sourceIdentity=_text(ctx.get("sourceIdentity")),
+            ),
+        )
+        if ident
+        else None,
+        sourceIPAddress=_text(d.get("sourceIPAddress")),
+        userAgent=_text(d.get("userAgent")),
+        errorCode=_text(d.get("errorCode")),
+        errorMessage=_text(d.get("errorMessage")),
+        readOnly=_scalar(d.get("readOnly")),
+        managementEvent=_scalar(d.get("managementEvent")),
+        requestID=_text(d.get("requestID")),
+        sharedEventID=_text(d.get("sharedEventID")),
+        vpcEndpointId=_text(d.get("vpcEndpointId")),
+        sessionCredentialFromConsole=_scalar(d.get("sessionCredentialFromConsole")),
+        responseElements=Response(
+            credentials=KeyHolder(_text(_obj(resp.get("credentials")).get("accessKeyId"))),
+            accessKey=KeyHolder(_text(_obj(resp.get("accessKey")).get("accessKeyId"))),
+            assumedRoleUser=ArnHolder(_text(_obj(resp.get("assumedRoleUser")).get("arn"))),
+            federatedUser=ArnHolder(_text(_obj(resp.get("federatedUser")).get("arn"))),
+        )
+        if resp
+        else None,
+        requestParameters=Request(_text(_obj(d.get("requestParameters")).get("roleArn"))),
+        additionalEventData=Additional(_scalar(_obj(d.get("additionalEventData")).get("bytesTransferredOut"))),
+        resources=[Resource(_text(r.get("ARN"))) for r in resources if isinstance(r, dict)]
+        if isinstance(resources, list)
+        else None,
     )
 
 
-def _scrub(value: Any) -> Any:
+def scrub(value: Any) -> Any:
     """Drop session tokens and secrets wherever they sit; nothing else is altered."""
     if isinstance(value, dict):
-        return {k: _scrub(v) for k, v in value.items() if k not in _SECRET_KEYS}
+        return {k: scrub(v) for k, v in value.items() if k not in _SECRET_KEYS}
     if isinstance(value, list):
-        return [_scrub(v) for v in value]
+        return [scrub(v) for v in value]
     return value
 
 
-def _has_secret(raw: bytes) -> bool:
-    return any(f'"{key}"'.encode() in raw for key in _SECRET_KEYS)
+def has_secret(raw: bytes) -> bool:
+    return b'"sessionToken"' in raw or b'"secretAccessKey"' in raw
 
 
 def _unwrap(d: dict[str, Any]) -> dict[str, Any] | bytes | None:
@@ -306,8 +230,8 @@ def _unwrap(d: dict[str, Any]) -> dict[str, Any] | bytes | None:
     return None
 
 
-def extract(raw: bytes, depth: int = 0) -> tuple[Row, bytes]:
-    """Typed columns and the bytes to store for one record, or RecordError with the reason."""
+def check(raw: bytes) -> None:
+    """Refuse what must not be stored: oversized records and invalid UTF-8."""
     if len(raw) > MAX_RECORD_BYTES:
         raise RecordError(
             f"record is {len(raw) / 1e6:.1f} MB, over the {MAX_RECORD_BYTES // 2**20} MiB limit "
@@ -318,12 +242,17 @@ def extract(raw: bytes, depth: int = 0) -> tuple[Row, bytes]:
             raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise RecordError(f"invalid UTF-8 at byte {exc.start} of the record") from None
+
+
+def from_bytes(raw: bytes, depth: int = 0) -> tuple[Record, bytes]:
+    """The typed record and the bytes to store for one record, or RecordError with the reason."""
+    check(raw)
     try:
-        row = _fast_row(_fast_decoder.decode(raw))
-        if row[0] is not None and row[1] is not None:
-            if _has_secret(raw):
-                raw = orjson.dumps(_scrub(orjson.loads(raw)))
-            return row, raw
+        rec = record_decoder.decode(raw)
+        if rec.eventTime is not None and rec.eventID is not None:
+            if has_secret(raw):
+                raw = orjson.dumps(scrub(orjson.loads(raw)))
+            return rec, raw
     except (msgspec.ValidationError, msgspec.DecodeError):
         pass
     try:
@@ -338,13 +267,13 @@ def extract(raw: bytes, depth: int = 0) -> tuple[Row, bytes]:
     if isinstance(inner, bytes):
         if depth > 2:
             raise RecordError("records nested in strings more than three deep")
-        return extract(inner, depth + 1)
-    row = _slow_row(inner)
-    if row[0] is None:
+        return from_bytes(inner, depth + 1)
+    rec = coerce(inner)
+    if rec.eventTime is None:
         raise RecordError("record has no eventTime")
-    if inner is not value or _has_secret(raw):
-        raw = orjson.dumps(_scrub(inner))
-    return row, raw
+    if inner is not value or has_secret(raw):
+        raw = orjson.dumps(scrub(inner))
+    return rec, raw
 
 
 _CANONICAL = [

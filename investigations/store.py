@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from investigations.athena import create_athena_view
 from investigations.model import EVENT_COLUMNS, Event, duckdb_type
@@ -134,35 +135,41 @@ class EventStore:
     def insert(self, table: pa.Table) -> tuple[int, dict[int, int]]:
         """Add a batch, skipping eventIDs already stored or repeated within the batch.
 
+        Deduplication looks at the event_id column alone; only the rows that survive are written,
+        raw JSON included, so a re-ingest costs a scan of ids rather than a copy of the data.
         Returns the number of events added and, per file_id, how many were duplicates.
         """
+        ids = pa.table({"event_id": table.column("event_id"), "i": pa.array(range(table.num_rows), pa.int64())})
         with self._locked() as con:
-            con.register("incoming", table)
+            con.register("incoming_ids", ids)
+            try:
+                keep = con.sql(
+                    "SELECT i FROM incoming_ids n "
+                    "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = n.event_id) "
+                    "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY i) = 1 ORDER BY i"
+                ).to_arrow_table().column("i")
+            finally:
+                con.unregister("incoming_ids")
+            fresh = table.take(keep) if len(keep) < table.num_rows else table
+            base = con.execute("SELECT coalesce(max(rid), -1) + 1 FROM raw_events").fetchall()[0][0]
+            fresh = fresh.append_column("rid", pa.array(range(base, base + fresh.num_rows), pa.int64()))
+            con.register("fresh", fresh)
             try:
                 con.execute("BEGIN")
-                base = con.execute("SELECT coalesce(max(rid), -1) + 1 FROM raw_events").fetchall()[0][0]
-                con.execute(
-                    "CREATE OR REPLACE TEMP TABLE fresh AS "
-                    f"SELECT {base} + row_number() OVER () - 1 AS rid, * FROM ("
-                    "  SELECT * FROM incoming i"
-                    "  WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = i.event_id)"
-                    "  QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY file_id) = 1)"
-                )
-                con.execute(f"INSERT INTO events SELECT NULL, rid, {_EVENT_LIST} FROM fresh")
+                con.execute("SET force_compression = 'zstd'")  # raw JSON: zstd writes 2-3x faster than FSST
                 con.execute("INSERT INTO raw_events SELECT rid, raw FROM fresh")
-                added_by_file = dict(con.execute("SELECT file_id, count(*) FROM fresh GROUP BY file_id").fetchall())
-                con.execute("DROP TABLE fresh")
+                con.execute(f"INSERT INTO events SELECT NULL, rid, {_EVENT_LIST} FROM fresh")
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
             finally:
-                con.unregister("incoming")
-        seen: dict[int, int] = {}
-        for file_id in table.column("file_id").to_pylist():
-            seen[file_id] = seen.get(file_id, 0) + 1
-        duplicates = {fid: n - added_by_file.get(fid, 0) for fid, n in seen.items()}
-        return sum(added_by_file.values()), duplicates
+                con.execute("RESET force_compression")
+                con.unregister("fresh")
+        seen = pc.value_counts(table.column("file_id")).to_pylist()
+        kept = {v["values"]: v["counts"] for v in pc.value_counts(fresh.column("file_id")).to_pylist()}
+        duplicates = {v["values"]: v["counts"] - kept.get(v["values"], 0) for v in seen}
+        return fresh.num_rows, duplicates
 
     def finalize(self) -> None:
         """Re-sort events by time and renumber ``seq``; call once after a batch of inserts."""
@@ -213,8 +220,8 @@ class EventStore:
     def seqs(self, where: str, params: Sequence[Any] = ()) -> list[int]:
         """Time-order numbers of matching events: the currency of filters and pivots."""
         with self._locked() as con:
-            result = con.execute(f"SELECT seq FROM events WHERE {where} ORDER BY seq", list(params)).fetchnumpy()
-        return result["seq"].tolist()
+            result = con.sql(f"SELECT seq FROM events WHERE {where} ORDER BY seq", params=list(params))
+            return result.to_arrow_table().column("seq").to_pylist()
 
     def get(self, event_id: str) -> Event | None:
         rows = self._dicts(f"SELECT {', '.join(ROW_COLUMNS)} FROM events WHERE event_id = ?", [event_id])

@@ -12,7 +12,7 @@ import hashlib
 import zipfile
 from dataclasses import dataclass, field
 
-from investigations.decode import Decoded, Rejection, decode_bytes, decode_records
+from investigations.decode import Decoded, Rejection, parse_bytes, parse_records
 
 
 @dataclass(slots=True)
@@ -47,7 +47,7 @@ class LocalFile:
             raise ValueError(f"zip member inflates past {limit / 2**20:.0f} MiB (raise --max-decompressed)")
         return data
 
-    def decode(self, file_id: int, limit: int) -> UnitResult:
+    def parse(self, limit: int) -> UnitResult:
         try:
             data = self.load(limit)
         except (OSError, ValueError, zipfile.BadZipFile, RuntimeError) as exc:
@@ -59,7 +59,7 @@ class LocalFile:
             return UnitResult(
                 Decoded(self.display, "rejected", rejections=[Rejection(self.display, reason)]), len(data)
             )
-        decoded = decode_bytes(data, self.display, file_id, limit)
+        decoded = parse_bytes(data, self.display, limit)
         return UnitResult(decoded, len(data), hashlib.sha256(data).hexdigest())
 
 
@@ -75,8 +75,8 @@ class FetchedObject:
     def size(self) -> int:
         return len(self.data)
 
-    def decode(self, file_id: int, limit: int) -> UnitResult:
-        decoded = decode_bytes(self.data, self.display, file_id, limit)
+    def parse(self, limit: int) -> UnitResult:
+        decoded = parse_bytes(self.data, self.display, limit)
         return UnitResult(decoded, len(self.data), hashlib.sha256(self.data).hexdigest(), self.etag)
 
 
@@ -91,8 +91,8 @@ class RecordBatch:
     def size(self) -> int:
         return sum(len(r) for r in self.records)
 
-    def decode(self, file_id: int, limit: int) -> UnitResult:
-        return UnitResult(decode_records(self.records, self.display, file_id), self.size)
+    def parse(self, limit: int) -> UnitResult:
+        return UnitResult(parse_records(self.records, self.display), self.size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +103,7 @@ class Refused:
     reason: str
     size: int = 0
 
-    def decode(self, file_id: int, limit: int) -> UnitResult:
+    def parse(self, limit: int) -> UnitResult:
         return UnitResult(Decoded(self.display, "rejected", rejections=[Rejection(self.display, self.reason)]))
 
 
