@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -103,8 +104,9 @@ def _run(
 ) -> Iterator[Record]:
     rng = world.ids.rng
     cum = list(accumulate(r.weight for r in routines))
+    total = cum[-1]
     for offset in _arrivals(world, start, days, rate, hours):
-        routine = rng.choices(routines, cum_weights=cum)[0]
+        routine = routines[bisect(cum, rng.random() * total)]
         yield from routine.emit(start + timedelta(seconds=offset), rng)
 
 

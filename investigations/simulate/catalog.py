@@ -40,7 +40,7 @@ _HOSTS = {
 }
 
 _ACCESS_DENIED_EXCEPTION = frozenset(
-    {"lambda", "kms", "guardduty", "securityhub", "ecr", "dynamodb", "logs", "sso", "access-analyzer"}
+    {"lambda", "kms", "guardduty", "securityhub", "ecr", "dynamodb", "logs", "sso", "access-analyzer", "organizations"}
 )
 _IAM_PREFIX = {"monitoring": "cloudwatch", "signin": "signin"}
 
@@ -77,6 +77,7 @@ def record_region(source: str, region: str | None, default: str) -> str:
     return GLOBAL_REGION if source in GLOBAL_SOURCES else default
 
 
+@lru_cache(maxsize=4096)
 def read_only(name: str) -> bool:
     """CloudTrail's ``readOnly`` for an action, from its verb."""
     return name.startswith(_READ_PREFIXES) and name not in _WRITE_DESPITE_PREFIX

@@ -73,8 +73,8 @@ def utc(moment: datetime) -> datetime:
 
 
 def iso(moment: datetime) -> str:
-    """CloudTrail's ``eventTime`` spelling."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """CloudTrail's ``eventTime`` spelling (whole seconds; ``isoformat`` is the fast way)."""
+    return moment.isoformat(timespec="seconds") + "Z"
 
 
 def java_time(moment: datetime) -> str:

@@ -11,6 +11,7 @@ which CloudTrail never links to a key either.
 from __future__ import annotations
 
 import random
+from bisect import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -128,6 +129,6 @@ class Routine:
             self._renew_at = t + self.ttl
         if self.actor is None:
             raise ValueError(f"routine {self.name} has neither an actor nor a way to start a session")
-        act = rng.choices(self._acts, cum_weights=self._cum)[0]
+        act = self._acts[bisect(self._cum, rng.random() * self._cum[-1])]
         out.append(act(self.actor, t, rng))
         return out

@@ -17,6 +17,7 @@ import calendar
 import gzip
 import random
 import time
+from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -72,7 +73,7 @@ class ArchiveWriter:
         self._hours: dict[str, int] = {}
         self._dirs: set[Path] = set()
         self._pool = ThreadPoolExecutor(max_workers=1)
-        self._pending: list[Future[int]] = []
+        self._pending: deque[Future[int]] = deque()
         self.stats = WriteStats()
         self.paths: list[Path] = []
 
@@ -112,21 +113,19 @@ class ArchiveWriter:
     def _deliver(self, before: int) -> None:
         for slot in [s for s in self._open if s[2] < before]:
             self._write(slot, self._open.pop(slot))
-        if len(self._pending) > 64:
-            self._drain()
+        while len(self._pending) > 64:
+            self.stats.gz_bytes += self._pending.popleft().result()
 
     def _write(self, slot: tuple[str, str, int], bucket: _Window) -> None:
         account, region, window = slot
         rng = self._ids.rng
         rng.shuffle(bucket.records)
         delivered = max((window + 1) * WINDOW_SECONDS, bucket.newest) + rng.randint(60, 300)
-        y, mo, d, h, mi = _gmt_fields(delivered)
-        stamp = f"{y:04d}{mo:02d}{d:02d}T{h:02d}{mi:02d}Z"
-        folder = self._root / account / "CloudTrail" / region / f"{y:04d}" / f"{mo:02d}" / f"{d:02d}"
-        if folder not in self._dirs:
-            folder.mkdir(parents=True, exist_ok=True)
-            self._dirs.add(folder)
-        path = folder / f"{account}_CloudTrail_{region}_{stamp}_{self._ids.file_suffix()}.json.gz"
+        key = log_object_key(account, region, time.gmtime(delivered), self._ids.file_suffix())
+        path = self._root / key
+        if path.parent not in self._dirs:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(path.parent)
         body = b'{"Records":[' + b",".join(bucket.records) + b"]}"
         self.stats.files += 1
         self.stats.records += len(bucket.records)
@@ -135,9 +134,8 @@ class ArchiveWriter:
         self._pending.append(self._pool.submit(_compress_to, path, body, self._level))
 
     def _drain(self) -> None:
-        for future in self._pending:
-            self.stats.gz_bytes += future.result()
-        self._pending.clear()
+        while self._pending:
+            self.stats.gz_bytes += self._pending.popleft().result()
 
     def close(self) -> WriteStats:
         """Deliver every open window and wait for the files; returns the totals."""
@@ -147,9 +145,11 @@ class ArchiveWriter:
         return self.stats
 
 
-def _gmt_fields(epoch: int) -> tuple[int, int, int, int, int]:
-    g = time.gmtime(epoch)
-    return g.tm_year, g.tm_mon, g.tm_mday, g.tm_hour, g.tm_min
+def log_object_key(account: str, region: str, delivered: time.struct_time, unique: str) -> str:
+    """A log file's key below ``AWSLogs/[<o-id>/]``: date folders and name time are the delivery time."""
+    day = time.strftime("%Y/%m/%d", delivered)
+    stamp = time.strftime("%Y%m%dT%H%MZ", delivered)
+    return f"{account}/CloudTrail/{region}/{day}/{account}_CloudTrail_{region}_{stamp}_{unique}.json.gz"
 
 
 def _compress_to(path: Path, body: bytes, level: int) -> int:
@@ -160,14 +160,10 @@ def _compress_to(path: Path, body: bytes, level: int) -> int:
 
 def write_jsonl(records: Iterable[dict[str, Any]], path: Path) -> int:
     """One record per line (gzipped when the name ends in ``.gz``); returns the count."""
-    count = 0
-    lines = []
-    for record in records:
-        lines.append(orjson.dumps(record))
-        count += 1
+    lines = [orjson.dumps(record) for record in records]
     body = b"\n".join(lines) + (b"\n" if lines else b"")
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.name.endswith(".gz"):
         body = gzip.compress(body, mtime=0)
     path.write_bytes(body)
-    return count
+    return len(lines)
