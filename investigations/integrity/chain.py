@@ -206,11 +206,10 @@ def judge(item: Loaded, ring: KeyRing) -> tuple[str, str]:
     if item.error is not None or item.digest is None:
         return r.INVALID_FORMAT, f"invalid format: {item.error}"
     digest, prov = item.digest, item.provenance
-    found_key = prov.key if prov else item.ref.key
     if prov and prov.bucket and digest.bucket != prov.bucket:
         return r.MOVED, f"has been moved from its original location s3://{digest.bucket}/{digest.key}"
-    exact = prov is not None and prov.bucket is not None
-    if (digest.key != found_key) if exact else (logical(digest.key) != logical(found_key)):
+    # Where it was fetched from S3 (exact), and where it lies now (a local copy: the AWSLogs/ part).
+    if (prov and prov.bucket and digest.key != prov.key) or logical(digest.key) != logical(item.ref.key):
         return r.MOVED, f"has been moved from its original location {digest.key}"
     meta = prov.metadata if prov else None
     backfill_time = None

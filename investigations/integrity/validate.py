@@ -121,6 +121,7 @@ def _prefetch_keys(ring: KeyRing, digests: list[Loaded]) -> None:
 def _resolver(source: LocalTree | S3Tree, listing: _Listing, scope: Scope) -> Callable[[str | None, str], Any]:
     by_key = {item.ref.logical: item for item in listing.digests}
     by_claim = {logical(item.digest.key): item for item in listing.digests if item.digest is not None}
+    boundary = scope.start or _collection_start(source)
 
     def resolve(bucket: str | None, key: str) -> Loaded | str | None:
         want = logical(key)
@@ -128,7 +129,7 @@ def _resolver(source: LocalTree | S3Tree, listing: _Listing, scope: Scope) -> Ca
         if found is not None:
             return found
         name = parse_digest_key(key)
-        if scope.start and name is not None and name.end < scope.start:
+        if boundary and name is not None and name.end < boundary:
             return OUTSIDE
         try:
             ref = source.lookup(bucket, key)
@@ -143,6 +144,17 @@ def _resolver(source: LocalTree | S3Tree, listing: _Listing, scope: Scope) -> Ca
         return extra
 
     return resolve
+
+
+def _collection_start(source: LocalTree | S3Tree) -> datetime | None:
+    """The start of the window a collection copied: its chains' older links were never fetched."""
+    info = source.collection if isinstance(source, LocalTree) else None
+    window = (info or {}).get("scope")
+    start = window.get("start") if isinstance(window, dict) else None
+    try:
+        return datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ") if isinstance(start, str) else None
+    except ValueError:
+        return None
 
 
 def _walk_and_judge(
@@ -346,7 +358,10 @@ def _observation_time(
     if scope.end is not None:
         return scope.end
     if isinstance(source, LocalTree):
-        stamp = (source.collection or {}).get("collected_at")
+        # A collection was looked at when it was listed, or at the end of the window it copied.
+        info = source.collection or {}
+        scoped = info.get("scope", {}).get("end") if isinstance(info.get("scope"), dict) else None
+        stamp = scoped or info.get("listed_at")
         if isinstance(stamp, str):
             try:
                 return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
