@@ -30,7 +30,7 @@ VALIDATED, UNVALIDATED, TAMPERED = "validated", "unvalidated", "tampered"
 _TAMPERED = (r.TAMPERED, r.APPENDED, r.UNREADABLE, r.EXTRA)
 
 _DDL = (
-    "CREATE TABLE IF NOT EXISTS validation_runs (run INTEGER, at TIMESTAMP, source VARCHAR, valid BOOLEAN, "
+    "CREATE TABLE IF NOT EXISTS validation_runs (run INTEGER, ran_at TIMESTAMP, source VARCHAR, valid BOOLEAN, "
     "signatures_checked BOOLEAN, summary VARCHAR)",
     "CREATE TABLE IF NOT EXISTS validation (run INTEGER, kind VARCHAR, path VARCHAR, name VARCHAR, key VARCHAR, "
     "status VARCHAR, detail VARCHAR, account VARCHAR, region VARCHAR, time TIMESTAMP, digest VARCHAR)",
