@@ -132,20 +132,31 @@ class EventStore:
             with self._locked() as con:
                 con.executemany("INSERT INTO rejections VALUES (?, ?, ?, ?)", list(rows))
 
+    def _stage(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Typed rows wait in a temporary table until ``finalize`` writes them once, sorted.
+
+        Writing them straight into ``events`` would mean writing (and compressing) every row
+        twice, since ``events`` must be re-sorted by time anyway.
+        """
+        con.execute(f"CREATE TEMP TABLE IF NOT EXISTS stage (rid BIGINT, {_EVENT_DDL})")
+
     def insert(self, table: pa.Table) -> tuple[int, dict[int, int]]:
         """Add a batch, skipping eventIDs already stored or repeated within the batch.
 
         Deduplication looks at the event_id column alone; only the rows that survive are written,
         raw JSON included, so a re-ingest costs a scan of ids rather than a copy of the data.
-        Returns the number of events added and, per file_id, how many were duplicates.
+        Rows become visible in ``events`` at ``finalize()``. Returns the number of events added
+        and, per file_id, how many were duplicates.
         """
         ids = pa.table({"event_id": table.column("event_id"), "i": pa.array(range(table.num_rows), pa.int64())})
         with self._locked() as con:
+            self._stage(con)
             con.register("incoming_ids", ids)
             try:
                 keep = con.sql(
                     "SELECT i FROM incoming_ids n "
                     "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = n.event_id) "
+                    "AND NOT EXISTS (SELECT 1 FROM stage s WHERE s.event_id = n.event_id) "
                     "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY i) = 1 ORDER BY i"
                 ).to_arrow_table().column("i")
             finally:
@@ -158,7 +169,7 @@ class EventStore:
                 con.execute("BEGIN")
                 con.execute("SET force_compression = 'zstd'")  # raw JSON: zstd writes 2-3x faster than FSST
                 con.execute("INSERT INTO raw_events SELECT rid, raw FROM fresh")
-                con.execute(f"INSERT INTO events SELECT NULL, rid, {_EVENT_LIST} FROM fresh")
+                con.execute(f"INSERT INTO stage SELECT rid, {_EVENT_LIST} FROM fresh")
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -172,20 +183,35 @@ class EventStore:
         return fresh.num_rows, duplicates
 
     def finalize(self) -> None:
-        """Re-sort events by time and renumber ``seq``; call once after a batch of inserts."""
+        """Move staged rows into ``events`` in time order and number them (``seq``).
+
+        When everything staged is later than everything stored (a follow-up pull, a live tail)
+        the rows are appended; otherwise ``events`` is rewritten sorted, once per ingest.
+        """
         with self._locked() as con:
-            if con.execute("SELECT count(*) FROM events WHERE seq IS NULL").fetchall()[0][0] == 0:
+            self._stage(con)
+            staged, low = con.execute("SELECT count(*), min(event_time) FROM stage").fetchall()[0]
+            if staged == 0:
                 return
+            stored, high = con.execute("SELECT count(*), max(event_time) FROM events").fetchall()[0]
+            order = "ORDER BY event_time, event_id"
             con.execute("BEGIN")
-            con.execute(
-                "CREATE TABLE events_sorted AS SELECT "
-                "row_number() OVER (ORDER BY event_time, event_id) - 1 AS seq, rid, "
-                f"{_EVENT_LIST} FROM events ORDER BY event_time, event_id"
-            )
-            con.execute("DROP VIEW IF EXISTS cloudtrail_logs")
-            con.execute("DROP TABLE events")
-            con.execute("ALTER TABLE events_sorted RENAME TO events")
-            create_athena_view(con)
+            if stored == 0 or (low is not None and high is not None and low > high):
+                con.execute(
+                    f"INSERT INTO events SELECT {stored} + row_number() OVER ({order}) - 1, rid, {_EVENT_LIST} "
+                    f"FROM stage {order}"
+                )
+            else:
+                con.execute(
+                    f"CREATE TABLE events_sorted AS SELECT row_number() OVER ({order}) - 1 AS seq, rid, {_EVENT_LIST} "
+                    f"FROM (SELECT rid, {_EVENT_LIST} FROM events UNION ALL SELECT rid, {_EVENT_LIST} FROM stage) "
+                    f"{order}"
+                )
+                con.execute("DROP VIEW IF EXISTS cloudtrail_logs")
+                con.execute("DROP TABLE events")
+                con.execute("ALTER TABLE events_sorted RENAME TO events")
+                create_athena_view(con)
+            con.execute("DELETE FROM stage")
             con.execute("COMMIT")
             con.execute("CHECKPOINT")
 
