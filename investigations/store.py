@@ -215,6 +215,12 @@ class EventStore:
             con.execute("COMMIT")
             con.execute("CHECKPOINT")
 
+    def staged(self) -> int:
+        """Rows inserted but not yet visible (they appear in ``events`` at ``finalize()``)."""
+        with self._locked() as con:
+            self._stage(con)
+            return int(con.execute("SELECT count(*) FROM stage").fetchall()[0][0])
+
     # -- reading ------------------------------------------------------------------------------
     def count(self, where: str = "TRUE", params: Sequence[Any] = ()) -> int:
         with self._locked() as con:
