@@ -2,7 +2,8 @@
 
 Writes a scenario in CloudTrail's S3 layout (or JSON Lines) plus ``scenario.json``, its ground
 truth, and reports the generation rate, which is the figure the benchmark quotes. Refuses to
-write over an earlier run: files from two runs would mix into one confusing dataset.
+write over an earlier run: files from two runs would mix into one confusing dataset. Digest
+folders (``CloudTrail-Digest/``) may already be there; they are made by the integrity tooling.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from investigations.simulate import SCENARIOS, generate
 from investigations.simulate.cast import ORG_ID
+from investigations.simulate.writer import DEFAULT_GZIP_LEVEL
 from tui.cli_common import EXIT_OK, fail, print_json, say, time_arg
 
 DEFAULT_START = "2024-05-06T00:00:00Z"
@@ -47,17 +49,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--gzip-level",
         type=int,
-        default=6,
+        default=DEFAULT_GZIP_LEVEL,
         choices=range(1, 10),
         metavar="1-9",
-        help="gzip compression level (default 6)",
+        help=f"gzip compression level (default {DEFAULT_GZIP_LEVEL})",
     )
     parser.add_argument("--json", action="store_true", help="print the ground truth as one JSON object")
     return parser
 
 
 def _used(out: Path) -> list[str]:
-    return [name for name in ("AWSLogs", "events.jsonl", "scenario.json") if (out / name).exists()]
+    """Earlier output in ``out``. Digest folders alone are not: they are made after the logs."""
+    found = [name for name in ("events.jsonl", "scenario.json") if (out / name).exists()]
+    logs = [*out.glob("AWSLogs/*/CloudTrail"), *out.glob("AWSLogs/*/*/CloudTrail")]
+    return found + [p.relative_to(out).as_posix() for p in sorted(logs)]
 
 
 def run(argv: list[str]) -> int:
