@@ -20,7 +20,7 @@ from investigations.simulate.background import background
 from investigations.simulate.key_compromise import key_compromise
 from investigations.simulate.truth import Attack, Truth
 from investigations.simulate.world import World
-from investigations.simulate.writer import ArchiveWriter, write_jsonl
+from investigations.simulate.writer import DEFAULT_GZIP_LEVEL, ArchiveWriter, write_jsonl
 
 Build = Callable[[World, datetime, int, int], tuple[Iterator[Record], Attack | None]]
 
@@ -89,7 +89,7 @@ def generate(
     days: int,
     org_id: str | None = c.ORG_ID,
     layout: str = "s3",
-    gzip_level: int = 6,
+    gzip_level: int = DEFAULT_GZIP_LEVEL,
     command: str = "",
 ) -> Truth:
     """Write scenario ``name`` under ``out`` and return (and save) its ground truth.

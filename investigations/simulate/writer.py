@@ -29,6 +29,9 @@ import orjson
 from investigations.simulate.ids import Ids
 
 WINDOW_SECONDS = 300
+#: zlib levels 1-4 use its fast matcher: level 4 compresses CloudTrail JSON about 2.5 times
+#: faster than the default 6 for about 16% more bytes, which decides the 1M-event benchmark.
+DEFAULT_GZIP_LEVEL = 4
 #: Windows kept open behind the newest one before they are delivered.
 OPEN_WINDOWS = 3
 
@@ -62,7 +65,7 @@ class ArchiveWriter:
         seed: int = 0,
         org_id: str | None = None,
         prefix: str = "",
-        gzip_level: int = 6,
+        gzip_level: int = DEFAULT_GZIP_LEVEL,
     ) -> None:
         root = out / prefix if prefix else out
         self._root = root / "AWSLogs" / org_id if org_id else root / "AWSLogs"
