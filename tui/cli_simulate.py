@@ -97,6 +97,7 @@ def run(argv: list[str]) -> int:
     rate = truth.events / elapsed if elapsed > 0 else 0.0
     say(
         f"wrote {truth.events:,} events in {truth.files:,} files to {args.out} "
+        f"({truth.json_bytes / 1e6:,.1f} MB of JSON, {truth.stored_bytes / 1e6:,.1f} MB on disk) "
         f"in {elapsed:.1f} s ({rate:,.0f} events/s); ground truth in {args.out / 'scenario.json'}"
     )
     if args.json:

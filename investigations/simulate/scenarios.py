@@ -110,10 +110,11 @@ def generate(
     if layout == "s3":
         with ArchiveWriter(out, seed=seed, org_id=org_id, gzip_level=gzip_level) as writer:
             writer.add_all(tally)
-        files = writer.stats.files
+        files, json_bytes, stored = writer.stats.files, writer.stats.raw_bytes, writer.stats.gz_bytes
     else:
         write_jsonl(tally, out / "events.jsonl")
-        files = 1
+        files, json_bytes = 1, (out / "events.jsonl").stat().st_size
+        stored = json_bytes
     truth = Truth(
         scenario=name,
         seed=seed,
@@ -126,6 +127,8 @@ def generate(
         regions=sorted(tally.regions),
         first_event=tally.first,
         last_event=tally.last,
+        json_bytes=json_bytes,
+        stored_bytes=stored,
         command=command,
         attack=attack,
     )

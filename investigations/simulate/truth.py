@@ -69,6 +69,8 @@ class Truth:
     regions: list[str]
     first_event: str | None
     last_event: str | None
+    json_bytes: int
+    stored_bytes: int
     command: str
     attack: Attack | None = None
 

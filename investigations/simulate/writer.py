@@ -38,6 +38,8 @@ OPEN_WINDOWS = 3
 
 @dataclass(slots=True)
 class WriteStats:
+    """What a writer produced: files, records, uncompressed JSON bytes and bytes on disk."""
+
     files: int = 0
     records: int = 0
     raw_bytes: int = 0
@@ -78,7 +80,6 @@ class ArchiveWriter:
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._pending: deque[Future[int]] = deque()
         self.stats = WriteStats()
-        self.paths: list[Path] = []
 
     def __enter__(self) -> ArchiveWriter:
         return self
@@ -133,7 +134,6 @@ class ArchiveWriter:
         self.stats.files += 1
         self.stats.records += len(bucket.records)
         self.stats.raw_bytes += len(body)
-        self.paths.append(path)
         self._pending.append(self._pool.submit(_compress_to, path, body, self._level))
 
     def _drain(self) -> None:
