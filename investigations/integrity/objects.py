@@ -92,16 +92,28 @@ class LocalTree:
         return self.root / COLLECTION_DIR / "public-keys"
 
     def scan(self, scope: Scope) -> Iterator[ObjectRef]:
-        """Every ``.json.gz`` below the root; notes whether any digest sidecar exists."""
-        for folder, dirs, files in os.walk(self.root, onerror=_raise):
-            dirs[:] = sorted(d for d in dirs if d != COLLECTION_DIR and not d.startswith("."))
-            for name in sorted(files):
-                if name.endswith(SIDECAR_SUFFIX):
+        """Every ``.json.gz`` below the root; notes whether any digest sidecar exists.
+
+        Plain strings and scandir rather than Path objects: archives hold hundreds of thousands of files.
+        """
+        root = str(self.root)
+        stack = [root]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
+            except OSError as exc:
+                raise SourceError(f"cannot read folder {folder}: {exc.strerror or exc}") from None
+            for entry in entries:
+                name = entry.name
+                if entry.is_dir():
+                    if name != COLLECTION_DIR and not name.startswith("."):
+                        stack.append(entry.path)
+                elif name.endswith(SIDECAR_SUFFIX):
                     self.has_sidecars = True
                 elif name.endswith(".json.gz"):
-                    path = Path(folder, name)
-                    key = path.relative_to(self.root).as_posix()
-                    yield ObjectRef(key, str(path), path.stat().st_size)
+                    key = entry.path[len(root) + 1 :].replace(os.sep, "/")
+                    yield ObjectRef(key, entry.path, entry.stat().st_size)
 
     def read_digest(self, ref: ObjectRef, limit: int) -> tuple[bytes, Provenance]:
         path = Path(ref.location)
@@ -126,10 +138,6 @@ class LocalTree:
     def lookup(self, bucket: str | None, key: str) -> ObjectRef | None:
         """Local trees are listed in full, so a key the listing lacks is not there."""
         return None
-
-
-def _raise(exc: OSError) -> None:
-    raise SourceError(f"cannot read folder {exc.filename}: {exc.strerror}")
 
 
 class S3Tree:

@@ -65,7 +65,7 @@ def validate(
         result = r.ValidationResult(source.name, scope.start, scope.end, signatures_checked=False)
         verdicts = _walk_and_judge(source, ring, scope, listing, result, pool)
         say(f"checked {len(verdicts)} digests; hashing log files")
-        listed = _check_logs(source, listing, verdicts, scope, result, pool, max_decompressed)
+        listed = _check_logs(source, listing, verdicts, scope, result, pool, max_decompressed, workers)
     _blind_spots(source, listing, listed, scope, now, result)
     _summarise(listing, ring, result)
     return result
@@ -204,6 +204,7 @@ def _check_logs(
     result: r.ValidationResult,
     pool: ThreadPoolExecutor,
     limit: int,
+    workers: int,
 ) -> set[str]:
     """Hash every listed log (and every unlisted one in scope, to recognise moved files)."""
     listed: dict[str, tuple[str, str, Loaded]] = {}
@@ -223,9 +224,15 @@ def _check_logs(
         if want not in listed and _in_scope(name, scope) and name.folder in ("CloudTrail", None)
     ]
     refs = list(present.values()) + unlisted
-    hashes = dict(
-        zip((ref.key for ref in refs), pool.map(lambda ref: _hash_one(source, ref, limit), refs), strict=True)
-    )
+    # One task per worker over an interleaved share of the files: per-task overhead would
+    # otherwise rival the hashing of small CloudTrail files.
+    workers = max(1, min(workers, len(refs)))
+    shares = [refs[i::workers] for i in range(workers)]
+    hashes: dict[str, LogHash] = {}
+    for share, found in zip(
+        shares, pool.map(lambda part: [_hash_one(source, ref, limit) for ref in part], shares), strict=True
+    ):
+        hashes.update(zip((ref.key for ref in share), found, strict=True))
     unlisted_by_hash = {hashes[ref.key].sha256: ref for ref in unlisted if hashes[ref.key].sha256}
     moved_from: set[str] = set()
     for want, (key, expected, item) in sorted(listed.items()):
@@ -240,7 +247,7 @@ def _check_logs(
             "not found",
             chain.account,
             chain.region,
-            _delivered(key),
+            listing.logs[want][0].delivered if want in listing.logs else _delivered(key),
             item.name.backfill,
             item.ref.key,
         )
