@@ -60,6 +60,40 @@ def merge(total: IngestReport, part: IngestReport) -> None:
     total.cancelled = total.cancelled or part.cancelled
 
 
+def record_report(
+    case: Case,
+    source_id: int,
+    kind: str,
+    uri: str,
+    options: dict[str, object],
+    report: IngestReport,
+    extra: dict[str, object] | None = None,
+) -> None:
+    """Record a source in the case from its report: a summary, and a manifest line per file."""
+    summary: dict[str, object] = {
+        "events_added": report.events_added,
+        "duplicates": report.duplicates,
+        "files": report.files,
+        "rejected": report.rejected_total,
+        "cancelled": report.cancelled,
+        **(extra or {}),
+    }
+    files = [
+        {
+            "path": m.path,
+            "size": m.size,
+            "sha256": m.sha256,
+            "etag": m.etag,
+            "kind": m.kind,
+            "events": m.events,
+            "duplicates": m.duplicates,
+            "rejected": m.rejected,
+        }
+        for m in report.manifest
+    ]
+    case.record_source(source_id, kind, uri, options, summary, files)
+
+
 def ingest_source(
     case: Case,
     uri: str,
@@ -105,27 +139,7 @@ def ingest_source(
         )
         report.digests += len(scan.digests)
         report.skipped.extend(scan.skipped)
-    summary = {
-        "events_added": report.events_added,
-        "duplicates": report.duplicates,
-        "files": report.files,
-        "rejected": report.rejected_total,
-        "cancelled": report.cancelled,
-    }
-    files = [
-        {
-            "path": m.path,
-            "size": m.size,
-            "sha256": m.sha256,
-            "etag": m.etag,
-            "kind": m.kind,
-            "events": m.events,
-            "duplicates": m.duplicates,
-            "rejected": m.rejected,
-        }
-        for m in report.manifest
-    ]
-    case.record_source(source_id, kind, uri, options.recorded(), summary, files)
+    record_report(case, source_id, kind, uri, options.recorded(), report)
     return report
 
 
