@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -297,12 +298,14 @@ def tabulate(parsed: list[tuple[int, Decoded]]) -> pa.Table | None:
     recs: list[Record] = []
     raws: list[Any] = []
     file_ids: list[int] = []
-    owners: list[tuple[Decoded, int]] = []
+    starts: list[int] = []
+    owners: list[tuple[Decoded, list[int]]] = []
     for file_id, result in parsed:
+        starts.append(len(recs))
+        owners.append((result, result.numbers))
         recs.extend(result.recs)
         raws.extend(result.raws)
         file_ids.extend([file_id] * len(result.recs))
-        owners.extend((result, n) for n in result.numbers)
         result.events = len(result.recs)
         result.recs, result.raws, result.numbers = [], [], []
     if not recs:
@@ -311,9 +314,10 @@ def tabulate(parsed: list[tuple[int, Decoded]]) -> pa.Table | None:
     bad_time = pc.is_null(table.column("event_time"))
     if pc.any(bad_time).as_py():
         for index in pc.indices_nonzero(bad_time).to_pylist():
-            owner, number = owners[index]
+            slot = bisect_right(starts, index) - 1
+            owner, numbers = owners[slot]
             reason = f"eventTime {recs[index].eventTime!r} is not a CloudTrail time"
-            owner.rejections.append(Rejection(owner.path, reason, number))
+            owner.rejections.append(Rejection(owner.path, reason, numbers[index - starts[slot]]))
             owner.rejections.sort(key=lambda r: r.record or 0)
             owner.events -= 1
         table = table.filter(pc.invert(bad_time))

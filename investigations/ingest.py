@@ -145,6 +145,7 @@ class _Batcher:
             added, duplicates = self.store.insert(pa.concat_tables(self.tables))
             self.report.events_added += added
         rejections: list[tuple[int | None, str, int | None, str]] = []
+        files: list[tuple[object, ...]] = []
         for file_id, display, result in self.pending:
             decoded = result.decoded
             dup = duplicates.get(file_id, 0)
@@ -158,18 +159,9 @@ class _Batcher:
             room = REPORT_REJECTIONS - len(self.report.rejected)
             self.report.rejected.extend(decoded.rejections[: max(room, 0)])
             rejections.extend((file_id, r.path, r.record, r.reason) for r in decoded.rejections)
-            self.store.add_file(
-                file_id,
-                self.source_id,
-                display,
-                result.size,
-                result.sha256,
-                result.etag,
-                decoded.kind,
-                record.events,
-                dup,
-                bad,
-            )
+            files.append((file_id, self.source_id, display, result.size, result.sha256, result.etag,
+                          decoded.kind, record.events, dup, bad))
+        self.store.add_files(files)
         self.store.add_rejections(rejections)
         self.tables, self.pending, self.rows = [], [], 0
 

@@ -23,23 +23,23 @@ MAX_RECORD_BYTES = 8 * 1024 * 1024
 _SECRET_KEYS = ("sessionToken", "secretAccessKey")
 
 
-class Attrs(msgspec.Struct):
+class Attrs(msgspec.Struct, gc=False):
     creationDate: str | None = None
     mfaAuthenticated: str | bool | None = None
 
 
-class Issuer(msgspec.Struct):
+class Issuer(msgspec.Struct, gc=False):
     type: str | None = None
     arn: str | None = None
 
 
-class SessionContext(msgspec.Struct):
+class SessionContext(msgspec.Struct, gc=False):
     sessionIssuer: Issuer | None = None
     attributes: Attrs | None = None
     sourceIdentity: str | None = None
 
 
-class Identity(msgspec.Struct):
+class Identity(msgspec.Struct, gc=False):
     type: str | None = None
     principalId: str | None = None
     arn: str | None = None
@@ -50,34 +50,34 @@ class Identity(msgspec.Struct):
     sessionContext: SessionContext | None = None
 
 
-class KeyHolder(msgspec.Struct):
+class KeyHolder(msgspec.Struct, gc=False):
     accessKeyId: str | None = None
 
 
-class ArnHolder(msgspec.Struct):
+class ArnHolder(msgspec.Struct, gc=False):
     arn: str | None = None
 
 
-class Response(msgspec.Struct):
+class Response(msgspec.Struct, gc=False):
     credentials: KeyHolder | None = None
     accessKey: KeyHolder | None = None
     assumedRoleUser: ArnHolder | None = None
     federatedUser: ArnHolder | None = None
 
 
-class Request(msgspec.Struct):
+class Request(msgspec.Struct, gc=False):
     roleArn: str | None = None
 
 
-class Additional(msgspec.Struct):
+class Additional(msgspec.Struct, gc=False):
     bytesTransferredOut: int | float | str | None = None
 
 
-class Resource(msgspec.Struct):
+class Resource(msgspec.Struct, gc=False):
     ARN: str | None = None
 
 
-class Record(msgspec.Struct):
+class Record(msgspec.Struct, gc=False):
     eventTime: str | None = None
     eventID: str | None = None
     eventVersion: str | None = None

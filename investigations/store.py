@@ -17,10 +17,10 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from investigations.athena import create_athena_view
 from investigations.model import EVENT_COLUMNS, Event, duckdb_type
+from investigations.staging import Staging, drop_orphans
 
 SCHEMA_VERSION = "1"
 
@@ -52,6 +52,7 @@ class EventStore:
                 f"cannot open {self.path}: {exc}. Another Trailhound may have this case open; "
                 "close it or work on a copy of the case folder."
             ) from None
+        self._staging = Staging()
         if not read_only:
             self._create()
 
@@ -75,6 +76,7 @@ class EventStore:
                     f"{self.path} has store schema {version}, this Trailhound reads {SCHEMA_VERSION}: "
                     "run `trailhound rebuild --case DIR`"
                 )
+            drop_orphans(self.con)
             create_athena_view(self.con)
 
     def close(self) -> None:
@@ -108,118 +110,48 @@ class EventStore:
         with self._locked() as con:
             return int(con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchall()[0][0])
 
-    def add_file(
-        self,
-        file_id: int,
-        source_id: int,
-        path: str,
-        size: int | None,
-        sha256: str | None,
-        etag: str | None,
-        kind: str,
-        events: int,
-        duplicates: int,
-        rejected: int,
-    ) -> None:
+    def add_files(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """File accounting, one row per file: (file_id, source_id, path, size, sha256, etag, kind,
+        events, duplicates, rejected). Written in one statement per batch of files."""
+        if not rows:
+            return
+        columns = list(zip(*rows, strict=True))
+        names = ["file_id", "source_id", "path", "size", "sha256", "etag", "kind", "events", "duplicates", "rejected"]
+        batch = pa.table({name: list(values) for name, values in zip(names, columns, strict=True)})
         with self._locked() as con:
-            con.execute(
-                "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [file_id, source_id, path, size, sha256, etag, kind, events, duplicates, rejected],
-            )
+            con.register("new_files", batch)
+            try:
+                con.execute(f"INSERT INTO files SELECT {', '.join(names)} FROM new_files")
+            finally:
+                con.unregister("new_files")
 
     def add_rejections(self, rows: Sequence[tuple[int | None, str, int | None, str]]) -> None:
-        if rows:
-            with self._locked() as con:
-                con.executemany("INSERT INTO rejections VALUES (?, ?, ?, ?)", list(rows))
-
-    def _stage(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Typed rows wait in a temporary table until ``finalize`` writes them once, sorted.
-
-        Writing them straight into ``events`` would mean writing (and compressing) every row
-        twice, since ``events`` must be re-sorted by time anyway.
-        """
-        con.execute(f"CREATE TEMP TABLE IF NOT EXISTS stage (rid BIGINT, {_EVENT_DDL})")
+        if not rows:
+            return
+        file_ids, paths, records, reasons = (list(c) for c in zip(*rows, strict=True))
+        batch = pa.table({"file_id": pa.array(file_ids, pa.int32()), "path": paths,
+                          "record": pa.array(records, pa.int32()), "reason": reasons})
+        with self._locked() as con:
+            con.register("new_rejections", batch)
+            try:
+                con.execute("INSERT INTO rejections SELECT file_id, path, record, reason FROM new_rejections")
+            finally:
+                con.unregister("new_rejections")
 
     def insert(self, table: pa.Table) -> tuple[int, dict[int, int]]:
-        """Add a batch, skipping eventIDs already stored or repeated within the batch.
-
-        Deduplication looks at the event_id column alone; only the rows that survive are written,
-        raw JSON included, so a re-ingest costs a scan of ids rather than a copy of the data.
-        Rows become visible in ``events`` at ``finalize()``. Returns the number of events added
-        and, per file_id, how many were duplicates.
-        """
-        ids = pa.table({"event_id": table.column("event_id"), "i": pa.array(range(table.num_rows), pa.int64())})
+        """Add a batch (see ``staging.Staging.insert``); rows become visible at ``finalize()``."""
         with self._locked() as con:
-            self._stage(con)
-            con.register("incoming_ids", ids)
-            try:
-                keep = con.sql(
-                    "SELECT i FROM incoming_ids n "
-                    "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = n.event_id) "
-                    "AND NOT EXISTS (SELECT 1 FROM stage s WHERE s.event_id = n.event_id) "
-                    "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY i) = 1 ORDER BY i"
-                ).to_arrow_table().column("i")
-            finally:
-                con.unregister("incoming_ids")
-            fresh = table.take(keep) if len(keep) < table.num_rows else table
-            base = con.execute("SELECT coalesce(max(rid), -1) + 1 FROM raw_events").fetchall()[0][0]
-            fresh = fresh.append_column("rid", pa.array(range(base, base + fresh.num_rows), pa.int64()))
-            con.register("fresh", fresh)
-            try:
-                con.execute("BEGIN")
-                con.execute("SET force_compression = 'zstd'")  # raw JSON: zstd writes 2-3x faster than FSST
-                con.execute("INSERT INTO raw_events SELECT rid, raw FROM fresh")
-                con.execute(f"INSERT INTO stage SELECT rid, {_EVENT_LIST} FROM fresh")
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            finally:
-                con.execute("RESET force_compression")
-                con.unregister("fresh")
-        seen = pc.value_counts(table.column("file_id")).to_pylist()
-        kept = {v["values"]: v["counts"] for v in pc.value_counts(fresh.column("file_id")).to_pylist()}
-        duplicates = {v["values"]: v["counts"] - kept.get(v["values"], 0) for v in seen}
-        return fresh.num_rows, duplicates
+            return self._staging.insert(con, table)
 
     def finalize(self) -> None:
-        """Move staged rows into ``events`` in time order and number them (``seq``).
-
-        When everything staged is later than everything stored (a follow-up pull, a live tail)
-        the rows are appended; otherwise ``events`` is rewritten sorted, once per ingest.
-        """
+        """Make staged rows visible in ``events``, in time order (see ``staging``)."""
         with self._locked() as con:
-            self._stage(con)
-            staged, low = con.execute("SELECT count(*), min(event_time) FROM stage").fetchall()[0]
-            if staged == 0:
-                return
-            stored, high = con.execute("SELECT count(*), max(event_time) FROM events").fetchall()[0]
-            order = "ORDER BY event_time, event_id"
-            con.execute("BEGIN")
-            if stored == 0 or (low is not None and high is not None and low > high):
-                con.execute(
-                    f"INSERT INTO events SELECT {stored} + row_number() OVER ({order}) - 1, rid, {_EVENT_LIST} "
-                    f"FROM stage {order}"
-                )
-            else:
-                con.execute(
-                    f"CREATE TABLE events_sorted AS SELECT row_number() OVER ({order}) - 1 AS seq, rid, {_EVENT_LIST} "
-                    f"FROM (SELECT rid, {_EVENT_LIST} FROM events UNION ALL SELECT rid, {_EVENT_LIST} FROM stage) "
-                    f"{order}"
-                )
-                con.execute("DROP VIEW IF EXISTS cloudtrail_logs")
-                con.execute("DROP TABLE events")
-                con.execute("ALTER TABLE events_sorted RENAME TO events")
+            if self._staging.finalize(con):
                 create_athena_view(con)
-            con.execute("DELETE FROM stage")
-            con.execute("COMMIT")
-            con.execute("CHECKPOINT")
 
     def staged(self) -> int:
         """Rows inserted but not yet visible (they appear in ``events`` at ``finalize()``)."""
-        with self._locked() as con:
-            self._stage(con)
-            return int(con.execute("SELECT count(*) FROM stage").fetchall()[0][0])
+        return self._staging.rows
 
     # -- reading ------------------------------------------------------------------------------
     def count(self, where: str = "TRUE", params: Sequence[Any] = ()) -> int:
