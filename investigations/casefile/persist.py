@@ -91,7 +91,7 @@ def _write_temp(path: Path, data: bytes) -> Path:
 
 def sweep_temporaries(root: Path) -> None:
     """Remove temporary files a killed writer left behind (their content was never committed)."""
-    for folder in (root, root / "sources"):
+    for folder in (root, root / "sources", root / "exports"):
         for leftover in folder.glob(".*"):
             if leftover.is_file() and (leftover.suffix == ".tmp" or ".bak." in leftover.name):
                 leftover.unlink(missing_ok=True)

@@ -49,7 +49,8 @@ def key_family(store: EventStore, key: str) -> list[str]:
     """The key, the other keys of its session, and every key minted from them down any chain."""
     from investigations.lineage import Lineage  # builds the lineage table on first use
 
-    return sorted(set(Lineage(store).tree(key).keys()) | {key})
+    tree = Lineage.for_key(store, key)
+    return sorted({key, *tree.session_keys, *(link.key for link in tree.descendants)})
 
 
 def after_containment(store: EventStore, steps: Iterable[Containment]) -> tuple[str, list[Any]]:

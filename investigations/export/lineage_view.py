@@ -76,10 +76,9 @@ def build(case: Case) -> LineageGraph:
         return graph
     from investigations.lineage import Lineage
 
-    lineage = Lineage(case.store)
     links: list[Link] = []
     for key in graph.named:
-        tree = lineage.tree(key)
+        tree = Lineage.for_key(case.store, key)
         links += tree.chain + tree.descendants
         graph.nodes.setdefault(key, key)
     for link in dict.fromkeys(links):
