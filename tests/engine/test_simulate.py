@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import shlex
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -465,7 +466,7 @@ def test_cli_writes_then_refuses_to_mix_runs(tmp_path: Path, capsys: pytest.Capt
 def test_committed_sample_is_what_its_recorded_command_produces(tmp_path: Path):
     sample = REPO / "sample_logs"
     truth = read_truth(sample / "scenario.json")
-    args = str(truth["command"]).split()
+    args = shlex.split(str(truth["command"]))
     assert args[:2] == ["trailhound", "simulate"]
     out_at = args.index("--out") + 1
     args[out_at] = str(tmp_path)
