@@ -22,7 +22,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from investigations.columns import to_table
-from investigations.records import MAX_RECORD_BYTES, Record, RecordError, from_bytes, has_secret, scrub
+from investigations.records import (
+    MAX_RECORD_BYTES,
+    Record,
+    RecordError,
+    from_bytes,
+    has_secret,
+    scrub,
+    unwrap,
+)
 
 #: Decompressed size above which a file is refused: a guard against gzip bombs. The CLI can raise it.
 DEFAULT_MAX_DECOMPRESSED = 2 * 1024**3
@@ -47,7 +55,8 @@ class Rejection:
 
 @dataclass(slots=True)
 class Decoded:
-    """What one file yielded. ``kind`` is "events", "digest" or "rejected".
+    """What one file yielded. ``kind`` is "events", "digest", "rejected", or "other" (JSON that is not
+    CloudTrail; a folder walk lists it as skipped, a file named on purpose is rejected).
 
     ``recs``/``raws``/``numbers`` carry the parsed records only until ``tabulate`` turns a batch
     of files into one Arrow table (per-column costs are paid once per batch, not per file, which
@@ -82,6 +91,10 @@ _typed_array = msgspec.json.Decoder(list[Record])
 
 class FileError(ValueError):
     """The file as a whole is unusable; the message says why."""
+
+
+class NotCloudTrail(FileError):
+    """Well-formed JSON that is something else (a scenario file, a config): skipped in folder walks."""
 
 
 def decompress(data: bytes, limit: int = DEFAULT_MAX_DECOMPRESSED) -> tuple[bytes, str | None]:
@@ -179,6 +192,12 @@ def split_records(text: bytes, path: str) -> tuple[list[bytes], list[Rejection],
         return list(env.Events), [], "events"
     if b'"digestPublicKeyFingerprint"' in text or b'"logFiles"' in text:
         return [], [], "digest"
+    try:
+        single = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        single = None
+    if isinstance(single, dict) and unwrap(single) is None:
+        raise NotCloudTrail("JSON, but not CloudTrail (no Records, Events or event fields)")
     return [text], [], "events"
 
 
@@ -272,7 +291,7 @@ def parse_bytes(data: bytes, path: str, max_decompressed: int = DEFAULT_MAX_DECO
         result.raw_bytes = len(data)
         records, rejections, kind = split_records(data, path)
     except FileError as exc:
-        result.kind = "rejected"
+        result.kind = "other" if isinstance(exc, NotCloudTrail) else "rejected"
         result.rejections.append(Rejection(path, str(exc)))
         return result
     result.kind = kind

@@ -149,6 +149,9 @@ class _Batcher:
         for file_id, display, result in self.pending:
             decoded = result.decoded
             dup = duplicates.get(file_id, 0)
+            if decoded.kind == "skipped":
+                self.report.skipped.extend((r.path, r.reason) for r in decoded.rejections)
+                decoded.rejections = []
             bad = len(decoded.rejections)
             record = FileRecord(
                 display, result.size, result.sha256, result.etag, decoded.kind, decoded.events - dup, dup, bad

@@ -209,7 +209,7 @@ def has_secret(raw: bytes) -> bool:
     return b'"sessionToken"' in raw or b'"secretAccessKey"' in raw
 
 
-def _unwrap(d: dict[str, Any]) -> dict[str, Any] | bytes | None:
+def unwrap(d: dict[str, Any]) -> dict[str, Any] | bytes | None:
     """Find the CloudTrail record inside the wrappers exports put around it.
 
     Returns the record dict, the record's own bytes (when it sat in a JSON string), or None when
@@ -224,7 +224,7 @@ def _unwrap(d: dict[str, Any]) -> dict[str, Any] | bytes | None:
     for key in ("detail", "event", "result"):
         inner = d.get(key)
         if isinstance(inner, dict):
-            return _unwrap(inner)
+            return unwrap(inner)
     if "eventtime" in d or "eventid" in d:
         return camelize(d)
     return None
@@ -261,7 +261,7 @@ def from_bytes(raw: bytes, depth: int = 0) -> tuple[Record, bytes]:
         raise RecordError(f"invalid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise RecordError(f"not a JSON object (a {type(value).__name__})")
-    inner = _unwrap(value)
+    inner = unwrap(value)
     if inner is None:
         raise RecordError("not a CloudTrail record (no eventTime, eventID or eventVersion)")
     if isinstance(inner, bytes):

@@ -113,8 +113,7 @@ def run(argv: list[str]) -> int:
         print_json(report.as_dict())
     else:
         summarise(report)
-    if report.files == 0 and report.events_added == 0 and report.digests == 0:
-        return EXIT_USAGE
-    if report.rejected_total and report.events_total == 0:
-        return EXIT_USAGE
+    usable = report.events_added + report.duplicates + report.digests
+    if usable == 0:
+        return EXIT_USAGE  # nothing in what was given could be used
     return EXIT_REJECTED if report.rejected_total else EXIT_OK

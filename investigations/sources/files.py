@@ -61,7 +61,7 @@ def _add_file(scan: LocalScan, path: str, size: int, explicit: bool) -> None:
     if path.lower().endswith(".zip"):
         _add_zip(scan, path)
         return
-    scan.units.append(LocalFile(path, None, size))
+    scan.units.append(LocalFile(path, None, size, explicit))
 
 
 def _add_zip(scan: LocalScan, path: str) -> None:

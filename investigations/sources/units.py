@@ -32,6 +32,7 @@ class LocalFile:
     path: str
     member: str | None = None
     size: int = 0
+    explicit: bool = False
 
     @property
     def display(self) -> str:
@@ -60,6 +61,8 @@ class LocalFile:
                 Decoded(self.display, "rejected", rejections=[Rejection(self.display, reason)]), len(data)
             )
         decoded = parse_bytes(data, self.display, limit)
+        if decoded.kind == "other" and not self.explicit:
+            decoded.kind = "skipped"  # found by a folder walk: listed as skipped, not as bad evidence
         return UnitResult(decoded, len(data), hashlib.sha256(data).hexdigest())
 
 

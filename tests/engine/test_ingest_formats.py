@@ -204,3 +204,18 @@ def test_athena_view_answers_athena_sql(tmp_path, capsys):
                capsys)
     assert rows == [["AssumeRole", "arn:aws:iam::111122223333:user/alice", "arn:aws:iam::444455556666:role/Audit",
                      "true", "arn:aws:iam::444455556666:role/Audit", "2024-05-01T08:15:00Z"]]
+
+
+def test_other_json_skipped_in_a_folder_but_rejected_when_named(tmp_path, capsys):
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+    (folder / "a.json").write_bytes(orjson.dumps({"Records": [A]}))
+    (folder / "scenario.json").write_bytes(b'{"story": "not CloudTrail"}')
+    code, out = ingest(tmp_path, folder, capsys=capsys)
+    assert (code, out["events_added"], out["rejected"]) == (0, 1, [])
+    assert out["skipped"] == [{"path": str(folder / "scenario.json"),
+                               "reason": "JSON, but not CloudTrail (no Records, Events or event fields)"}]
+    code, out = ingest(tmp_path, folder / "scenario.json", capsys=capsys)
+    assert code == 2
+    assert out["rejected"] == [{"path": str(folder / "scenario.json"),
+                                "reason": "JSON, but not CloudTrail (no Records, Events or event fields)"}]
