@@ -98,9 +98,14 @@ class LocalTree:
         """
         root = str(self.root)
         stack = [root]
+        seen: set[tuple[int, int]] = set()  # links are followed, each real folder read once
         while stack:
             folder = stack.pop()
             try:
+                info = os.stat(folder)
+                if (info.st_dev, info.st_ino) in seen:
+                    continue
+                seen.add((info.st_dev, info.st_ino))
                 entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
             except OSError as exc:
                 raise SourceError(f"cannot read folder {folder}: {exc.strerror or exc}") from None
@@ -113,7 +118,11 @@ class LocalTree:
                     self.has_sidecars = True
                 elif name.endswith(".json.gz"):
                     key = entry.path[len(root) + 1 :].replace(os.sep, "/")
-                    yield ObjectRef(key, entry.path, entry.stat().st_size)
+                    try:
+                        size: int | None = entry.stat().st_size
+                    except OSError:  # a dangling link: reading it later reports why
+                        size = None
+                    yield ObjectRef(key, entry.path, size)
 
     def read_digest(self, ref: ObjectRef, limit: int) -> tuple[bytes, Provenance]:
         path = Path(ref.location)

@@ -250,18 +250,53 @@ def sign_tree(
 ) -> list[Signed]:
     """Digest every account/region log folder under ``root`` as one trail would, and sign it.
 
-    ``root`` is where the bucket's keys start (it holds ``AWSLogs/`` or the trail prefix).
-    Writes the public key as PEM to ``public_key_path`` when given.
+    ``root`` is where the bucket's keys start (it holds ``AWSLogs/`` or the trail prefix). Like a
+    multi-region trail, every folder gets a digest for every hour of the whole tree's span, empty
+    ones included. Writes the public key as PEM to ``public_key_path`` when given.
     """
     folders: dict[ChainId, list[str]] = defaultdict(list)
+    times: list[datetime] = []
     for path in sorted(root.rglob("*.json.gz")):
         rel = path.relative_to(root).as_posix()
         name = parse_log_key(rel)
         if name is not None and name.folder == "CloudTrail":
             folders[ChainId(name.prefix, name.org, name.account, name.region, trail, home_region)].append(rel)
+            times.append(name.delivered)
     written: list[Signed] = []
     for chain in sorted(folders, key=str):
-        written.extend(sign_chain(root, chain, folders[chain], key, bucket, sidecars))
+        written.extend(sign_chain(root, chain, folders[chain], key, bucket, sidecars, min(times), max(times)))
     if public_key_path is not None:
         public_key_path.write_bytes(public_pem(key))
     return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Sign a tree with the derived test key: how sample_logs' digests are made (see its README)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m investigations.integrity.signer",
+        description="Write CloudTrail digest files for a local log tree, signed with a TEST key derived "
+        "from a public seed (for sample data and tests only; proves nothing about real evidence).",
+    )
+    parser.add_argument("root", type=Path, help="folder holding AWSLogs/ (or the trail prefix)")
+    parser.add_argument("--bucket", required=True, help="bucket name the digests claim")
+    parser.add_argument("--trail", required=True, help="trail name in the digest file names")
+    parser.add_argument("--home-region", required=True, help="the trail's home region")
+    parser.add_argument("--public-key", type=Path, required=True, help="where to write the public key (PEM)")
+    parser.add_argument("--seed", default="trailhound sample logs", help="seed of the derived test key")
+    opts = parser.parse_args(argv)
+    written = sign_tree(
+        opts.root,
+        derive_test_key(opts.seed),
+        bucket=opts.bucket,
+        trail=opts.trail,
+        home_region=opts.home_region,
+        public_key_path=opts.public_key,
+    )
+    print(f"wrote {len(written)} digests under {opts.root}; public key {opts.public_key}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,47 +1,32 @@
 """A validation run: list, load digests, walk chains, judge digests, hash logs, find blind spots.
 
-The per-step logic lives in chain.py (links, verdicts) and logs.py (hashing); this module owns the
-order and the cross-file questions only a whole listing can answer: which logs no digest lists,
-which listed logs moved, and whether the newest digests of a chain are gone while logs continue.
+Each step lives in its own module: listing.py (what the source holds), chain.py (links and the
+verdict on each digest), logcheck.py (the verdict on each listed log), blindspots.py (unlisted
+logs, truncated chains). This module owns their order, the digest loading and key prefetching
+they share, and the summary notes a responder reads first.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from investigations.integrity import result as r
+from investigations.integrity.blindspots import blind_spots
 from investigations.integrity.chain import OUTSIDE, Loaded, Walk, judge, orphans, walk
 from investigations.integrity.digests import MAX_DIGEST_BYTES, DigestFormatError, gunzip_digest, parse_digest
 from investigations.integrity.keys import KeyRing
-from investigations.integrity.layout import (
-    ChainId,
-    LogName,
-    basename,
-    logical,
-    parse_digest_key,
-    parse_log_key,
-)
-from investigations.integrity.logs import DEFAULT_MAX_DECOMPRESSED, LogHash, hash_log
-from investigations.integrity.objects import LocalTree, ObjectRef, S3Tree, Scope
-from investigations.timeparse import iso
-
-#: A digest arrives about hourly; past this, a missing one is overdue rather than pending.
-_OVERDUE = timedelta(minutes=75)
+from investigations.integrity.layout import ChainId, logical, parse_digest_key
+from investigations.integrity.listing import Listing, list_source
+from investigations.integrity.logcheck import check_logs
+from investigations.integrity.logs import DEFAULT_MAX_DECOMPRESSED
+from investigations.integrity.objects import LocalTree, S3Tree, Scope
 
 Progress = Callable[[str], None]
-
-
-@dataclass(slots=True)
-class _Listing:
-    digests: list[Loaded]
-    logs: dict[str, tuple[LogName, ObjectRef]]  # by logical key
-    by_name: dict[str, list[ObjectRef]]  # log refs by file name
 
 
 def validate(
@@ -57,7 +42,7 @@ def validate(
     """Validate every digest chain and log file ``source`` holds within ``scope``."""
     say = progress or (lambda _msg: None)
     scope = scope or Scope()
-    listing = _list(source, scope)
+    listing = list_source(source, scope)
     say(f"found {len(listing.digests)} digest files and {len(listing.logs)} log files in {source.name}")
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         list(pool.map(lambda item: _load(source, item), listing.digests))
@@ -65,34 +50,10 @@ def validate(
         result = r.ValidationResult(source.name, scope.start, scope.end, signatures_checked=False)
         verdicts = _walk_and_judge(source, ring, scope, listing, result, pool)
         say(f"checked {len(verdicts)} digests; hashing log files")
-        listed = _check_logs(source, listing, verdicts, scope, result, pool, max_decompressed, workers)
-    _blind_spots(source, listing, listed, scope, now, result)
+        listed = check_logs(source, listing, verdicts, scope, result, pool, max_decompressed, workers)
+    blind_spots(source, listing, listed, scope, now, result)
     _summarise(listing, ring, result)
     return result
-
-
-def _list(source: LocalTree | S3Tree, scope: Scope) -> _Listing:
-    digests: list[Loaded] = []
-    logs: dict[str, tuple[LogName, ObjectRef]] = {}
-    by_name: dict[str, list[ObjectRef]] = defaultdict(list)
-    late = scope.end + timedelta(hours=1) if scope.end else None
-    for ref in source.scan(scope):
-        name = parse_digest_key(ref.key)
-        if name is not None:
-            chain = name.chain
-            if (scope.accounts and chain.account not in scope.accounts) or (
-                scope.regions and chain.region not in scope.regions
-            ):
-                continue
-            if (scope.start and name.end < scope.start) or (late and name.end > late):
-                continue
-            digests.append(Loaded(name, ref))
-            continue
-        log = parse_log_key(ref.key)
-        if log is not None:
-            logs[ref.logical] = (log, ref)
-            by_name[basename(ref.key)].append(ref)
-    return _Listing(digests, logs, by_name)
 
 
 def _load(source: LocalTree | S3Tree, item: Loaded) -> None:
@@ -118,7 +79,7 @@ def _prefetch_keys(ring: KeyRing, digests: list[Loaded]) -> None:
         ring.prefetch(region, min(ends) - timedelta(hours=1), max(ends) + timedelta(hours=2))
 
 
-def _resolver(source: LocalTree | S3Tree, listing: _Listing, scope: Scope) -> Callable[[str | None, str], Any]:
+def _resolver(source: LocalTree | S3Tree, listing: Listing, scope: Scope) -> Callable[[str | None, str], Any]:
     by_key = {item.ref.logical: item for item in listing.digests}
     by_claim = {logical(item.digest.key): item for item in listing.digests if item.digest is not None}
     boundary = scope.start or _collection_start(source)
@@ -161,7 +122,7 @@ def _walk_and_judge(
     source: LocalTree | S3Tree,
     ring: KeyRing,
     scope: Scope,
-    listing: _Listing,
+    listing: Listing,
     result: r.ValidationResult,
     pool: ThreadPoolExecutor,
 ) -> dict[str, r.FileResult]:
@@ -196,243 +157,7 @@ def _walk_and_judge(
     return verdicts
 
 
-def _check_logs(
-    source: LocalTree | S3Tree,
-    listing: _Listing,
-    verdicts: dict[str, r.FileResult],
-    scope: Scope,
-    result: r.ValidationResult,
-    pool: ThreadPoolExecutor,
-    limit: int,
-    workers: int,
-) -> set[str]:
-    """Hash every listed log (and every unlisted one in scope, to recognise moved files)."""
-    listed: dict[str, tuple[str, str, Loaded]] = {}
-    for item in listing.digests:
-        if item.digest is not None:
-            for entry in item.digest.logs:
-                listed.setdefault(logical(entry.key), (entry.key, entry.hash_value, item))
-    present: dict[str, ObjectRef] = {}
-    for want, (key, _expected, _item) in listed.items():
-        hit = listing.logs.get(want)
-        ref = hit[1] if hit else _lookup(source, key)
-        if ref is not None:
-            present[want] = ref
-    unlisted = [
-        ref
-        for want, (name, ref) in listing.logs.items()
-        if want not in listed and _in_scope(name, scope) and name.folder in ("CloudTrail", None)
-    ]
-    refs = list(present.values()) + unlisted
-    # One task per worker over an interleaved share of the files: per-task overhead would
-    # otherwise rival the hashing of small CloudTrail files.
-    workers = max(1, min(workers, len(refs)))
-    shares = [refs[i::workers] for i in range(workers)]
-    hashes: dict[str, LogHash] = {}
-    for share, found in zip(
-        shares, pool.map(lambda part: [_hash_one(source, ref, limit) for ref in part], shares), strict=True
-    ):
-        hashes.update(zip((ref.key for ref in share), found, strict=True))
-    unlisted_by_hash = {hashes[ref.key].sha256: ref for ref in unlisted if hashes[ref.key].sha256}
-    moved_from: set[str] = set()
-    for want, (key, expected, item) in sorted(listed.items()):
-        digest_verdict = verdicts[item.ref.key]
-        ref = present.get(want)
-        chain = item.name.chain
-        row = r.FileResult(
-            "log",
-            key,
-            ref.location if ref else key,
-            r.MISSING,
-            "not found",
-            chain.account,
-            chain.region,
-            listing.logs[want][0].delivered if want in listing.logs else _delivered(key),
-            item.name.backfill,
-            item.ref.key,
-        )
-        if ref is not None:
-            row.status, row.detail = _log_verdict(hashes[ref.key], expected, item, digest_verdict)
-        else:
-            elsewhere = [c for c in listing.by_name.get(basename(key), []) if c.logical != want]
-            moved = elsewhere[0] if elsewhere else unlisted_by_hash.get(expected)
-            if moved is not None:
-                row.status, row.detail, row.location = (
-                    r.MOVED,
-                    f"not at its key; found at {moved.location}",
-                    moved.location,
-                )
-                moved_from.add(moved.key)
-        result.files.append(row)
-    return set(listed) | {logical(k) for k in moved_from}
-
-
-def _lookup(source: LocalTree | S3Tree, key: str) -> ObjectRef | None:
-    try:
-        return source.lookup(None, key)
-    except Exception:  # unreachable is reported as missing, with the listing as the authority
-        return None
-
-
-def _hash_one(source: LocalTree | S3Tree, ref: ObjectRef, limit: int) -> LogHash:
-    try:
-        with source.open(ref) as stream:
-            return hash_log(stream, limit)
-    except Exception as exc:  # OSError, botocore errors: unreadable, reported per file
-        return LogHash(None, 0, 0, f"cannot read ({exc})")
-
-
-def _log_verdict(found: LogHash, expected: str, item: Loaded, digest_verdict: r.FileResult) -> tuple[str, str]:
-    if found.error is not None:
-        return r.UNREADABLE, f"invalid format: {found.error}"
-    if found.appended:
-        same = "matches" if found.sha256 == expected else "does not match either"
-        return r.APPENDED, (
-            f"unexpected data after end of compressed stream ({found.appended} bytes; the first gzip member {same})"
-        )
-    if found.sha256 != expected:
-        return r.TAMPERED, f"hash value doesn't match (digest {expected}, file {found.sha256})"
-    if digest_verdict.status == r.VALID:
-        return r.VALID, "hash matches a verified digest"
-    return r.UNVERIFIED, f"hash matches, but its digest is {digest_verdict.status}"
-
-
-def _delivered(key: str) -> datetime | None:
-    name = parse_log_key(key)
-    return name.delivered if name else None
-
-
-def _in_scope(name: LogName, scope: Scope) -> bool:
-    return not (
-        (scope.accounts and name.account not in scope.accounts)
-        or (scope.regions and name.region not in scope.regions)
-        or (scope.start and name.delivered < scope.start)
-        or (scope.end and name.delivered > scope.end)
-    )
-
-
-def _windows(digests: Iterable[Loaded]) -> dict[tuple[Any, ...], list[tuple[datetime, datetime]]]:
-    out: dict[tuple[Any, ...], list[tuple[datetime, datetime]]] = defaultdict(list)
-    for item in digests:
-        if item.digest is not None:
-            out[item.name.chain.folder].append((item.digest.start, item.digest.end))
-    return out
-
-
-def _blind_spots(
-    source: LocalTree | S3Tree,
-    listing: _Listing,
-    listed: set[str],
-    scope: Scope,
-    now: datetime | None,
-    result: r.ValidationResult,
-) -> None:
-    """Unlisted logs (extra or undigested) and chains whose newest digests are gone."""
-    windows = _windows(listing.digests)
-    newest_log: dict[tuple[Any, ...], datetime] = {}
-    for want, (name, ref) in sorted(listing.logs.items()):
-        if name.folder not in ("CloudTrail", None) or not _in_scope(name, scope):
-            continue
-        newest_log[name.folder_id] = max(newest_log.get(name.folder_id, name.delivered), name.delivered)
-        if want in listed:
-            continue
-        covered = any(
-            start <= name.delivered and name.delivered + timedelta(minutes=1) <= end
-            for start, end in windows.get(name.folder_id, [])
-        )
-        status, detail = (
-            (r.EXTRA, "delivered inside a digested period but listed by no digest")
-            if covered
-            else (r.UNDIGESTED, "delivered outside every digest's period: never covered by a digest")
-        )
-        result.files.append(
-            r.FileResult("log", ref.key, ref.location, status, detail, name.account, name.region, name.delivered)
-        )
-    observed = _observation_time(source, scope, now, newest_log)
-    chains: dict[ChainId, datetime] = {}
-    for item in listing.digests:
-        if not item.name.backfill:
-            chain = item.name.chain
-            chains[chain] = max(chains.get(chain, item.name.end), item.name.end)
-    for chain, last in sorted(chains.items(), key=lambda kv: str(kv[0])):
-        _newest_check(chain, last, newest_log.get(chain.folder), observed, chains, result)
-
-
-def _observation_time(
-    source: LocalTree | S3Tree, scope: Scope, now: datetime | None, newest_log: dict[tuple[Any, ...], datetime]
-) -> datetime | None:
-    """When the archive was looked at: the range end, the collection time, or now for S3."""
-    if scope.end is not None:
-        return scope.end
-    if isinstance(source, LocalTree):
-        # A collection was looked at when it was listed, or at the end of the window it copied.
-        info = source.collection or {}
-        scoped = info.get("scope", {}).get("end") if isinstance(info.get("scope"), dict) else None
-        stamp = scoped or info.get("listed_at")
-        if isinstance(stamp, str):
-            try:
-                return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
-            except ValueError:
-                return None
-        return max(newest_log.values(), default=None)
-    return now or datetime.now(UTC).replace(tzinfo=None)
-
-
-def _newest_check(
-    chain: ChainId,
-    last: datetime,
-    newest: datetime | None,
-    observed: datetime | None,
-    chains: dict[ChainId, datetime],
-    result: r.ValidationResult,
-) -> None:
-    siblings = [end for other, end in chains.items() if other != chain and other.folder == chain.folder]
-    sibling_continues = any(end > last + _OVERDUE for end in siblings)
-    label = chain.label()
-    if newest is not None and newest > last:
-        if observed is not None and observed - last > _OVERDUE:
-            severity = r.WARNING if sibling_continues else r.ERROR
-            result.findings.append(
-                r.Finding(
-                    "newest-digest-missing",
-                    severity,
-                    label,
-                    f"the newest digest ends at {iso(last)} but logs were delivered until {iso(newest)}: "
-                    f"digests after {iso(last)} are missing (deleted, or the trail stopped digesting)",
-                    None,
-                    last,
-                    newest,
-                )
-            )
-        else:
-            result.findings.append(
-                r.Finding(
-                    "pending",
-                    r.INFO,
-                    label,
-                    f"logs delivered after the newest digest ({iso(last)}) are not "
-                    "covered yet: digests arrive about hourly",
-                    None,
-                    last,
-                    newest,
-                )
-            )
-    elif observed is not None and observed - last > _OVERDUE:
-        result.findings.append(
-            r.Finding(
-                "chain-ends",
-                r.INFO if sibling_continues else r.WARNING,
-                label,
-                f"the chain ends at {iso(last)}, {(observed - last) / timedelta(hours=1):.1f} h before "
-                f"{iso(observed)}: logging or validation stopped, or the newest digests were deleted",
-                None,
-                last,
-                observed,
-            )
-        )
-
-
-def _summarise(listing: _Listing, ring: KeyRing, result: r.ValidationResult) -> None:
+def _summarise(listing: Listing, ring: KeyRing, result: r.ValidationResult) -> None:
     by_chain: dict[ChainId, r.ChainSummary] = {}
     for item in listing.digests:
         chain = item.name.chain

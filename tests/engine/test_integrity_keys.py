@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -16,8 +15,6 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for tests.support
 
 from investigations.integrity.keys import KeyFileError, KeyRing, list_public_keys, load_key_file
 from tests.support.cloudtrail_server import CloudTrailServer, ServedKey, ServiceError, list_public_keys_handler

@@ -10,7 +10,6 @@ public key is served by ListPublicKeys in eu-west-1 only, valid 2024-04-01 to 20
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -21,8 +20,6 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.server import ThreadedMotoServer
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for tests.support
 
 from investigations.integrity import collect as collect_module
 from investigations.integrity import signer
