@@ -430,3 +430,11 @@ def test_unusable_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
     bad_key.write_text("-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n")
     assert main(["validate", str(tmp_path / "empty"), "--public-key", str(bad_key)]) == 2
     assert str(bad_key) in capsys.readouterr().err
+
+
+def test_committed_sample_logs_validate_with_their_test_key(capsys: pytest.CaptureFixture[str]) -> None:
+    sample = Path(__file__).resolve().parents[2] / "sample_logs"
+    code = run([str(sample), "--json", "--public-key", str(sample / "test-signing-key.public.pem")])
+    out = orjson.loads(capsys.readouterr().out)
+    assert code == 0 and out["signatures_checked"] and out["findings"] == []
+    assert out["summary"] == {"digests": {"valid": 584}, "backfill_digests": {}, "logs": {"valid": 1439}}
