@@ -1,0 +1,216 @@
+"""Blast radius and neighbourhood of a pivot, read from its ``pv`` table (see ``pivot_events``).
+
+Everything here describes the in-scope events: where the credential went (accounts, regions,
+roles), what it touched (resources written and read), what went wrong (errors), how much left
+(``bytesTransferredOut``), what it left behind (persistence) and what it tried to hide (defence
+evasion). ``nearby`` answers "what else came from here": other principals and keys seen from the
+same addresses and user agents around the same time.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from investigations.lineage_build import ACTOR_SQL
+
+if TYPE_CHECKING:
+    from investigations.pivot_events import Scope
+
+#: Successful calls that leave a way back in: keys, users, passwords, policies, trust.
+PERSISTENCE = frozenset(
+    {
+        "CreateAccessKey",
+        "CreateUser",
+        "CreateLoginProfile",
+        "UpdateLoginProfile",
+        "AttachUserPolicy",
+        "PutUserPolicy",
+        "AttachRolePolicy",
+        "PutRolePolicy",
+        "AttachGroupPolicy",
+        "PutGroupPolicy",
+        "AddUserToGroup",
+        "CreateRole",
+        "UpdateAssumeRolePolicy",
+        "CreatePolicyVersion",
+        "SetDefaultPolicyVersion",
+        "CreateVirtualMFADevice",
+        "EnableMFADevice",
+        "UploadSSHPublicKey",
+        "CreateServiceSpecificCredential",
+        "ImportKeyPair",
+        "CreateKeyPair",
+        "UpdateFunctionCode20150331v2",
+        "AddPermission20150331v2",
+    }
+)
+
+#: Calls (successful or not) that blind or weaken the defenders' view.
+DEFENSE_EVASION = frozenset(
+    {
+        "StopLogging",
+        "DeleteTrail",
+        "UpdateTrail",
+        "PutEventSelectors",
+        "PutInsightSelectors",
+        "DeleteEventDataStore",
+        "DeleteFlowLogs",
+        "DeleteDetector",
+        "UpdateDetector",
+        "DisassociateFromMasterAccount",
+        "DeleteConfigurationRecorder",
+        "StopConfigurationRecorder",
+        "DeleteDeliveryChannel",
+        "DisableSecurityHub",
+        "DeleteLogGroup",
+        "DeleteLogStream",
+        "PutBucketLogging",
+        "DeleteBucketPolicy",
+    }
+)
+
+_NEARBY_LIMIT = 50
+
+
+#: Distinct in-scope values, each list in order of first appearance: (field, SQL value, filter).
+_LISTS = (
+    ("principals", "identity_arn", "TRUE"),
+    ("source_ips", "source_ip", "TRUE"),
+    ("user_agents", "user_agent", "TRUE"),
+    ("accounts", "recipient_account_id", "TRUE"),
+    ("regions", "aws_region", "TRUE"),
+    ("source_identities", "source_identity", "TRUE"),
+    ("roles_assumed", "role_arn", "event_name LIKE 'AssumeRole%' AND error_code IS NULL"),
+    ("roles_denied", "role_arn", "event_name LIKE 'AssumeRole%' AND error_code IS NOT NULL"),
+    ("keys_issued", "issued_key", "TRUE"),
+    ("error_codes", "error_code", "TRUE"),
+)
+
+
+def _lists(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, list[Any]], dict[str, int], tuple[int, int, int]]:
+    """Every ordered list, the count per error code and the totals, in one round trip."""
+    parts = " UNION ALL ".join(
+        f"SELECT '{name}' AS f, {col} AS v, min(seq) AS s, count(*) AS n FROM pv "
+        f"WHERE in_scope AND {col} IS NOT NULL AND {cond} GROUP BY 2"
+        for name, col, cond in _LISTS
+    )
+    totals = "SELECT '~', NULL, count(*), coalesce(sum(bytes_out), 0) FROM pv WHERE in_scope"
+    out: dict[str, list[Any]] = {name: [] for name, _, _ in _LISTS}
+    counts: dict[str, int] = {}
+    events = bytes_out = 0
+    for name, value, first, n in con.execute(f"{parts} UNION ALL {totals} ORDER BY f, s, v").fetchall():
+        if name == "~":
+            events, bytes_out = first, n
+        else:
+            out[name].append(value)
+            if name == "error_codes":
+                counts[value] = n
+    return out, counts, (events, sum(counts.values()), int(bytes_out))
+
+
+def _resources(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    rows = con.execute(
+        "SELECT r.resource, r.kind, count(*) FILTER (WHERE r.write AND pv.error_code IS NULL), "
+        "count(*) FILTER (WHERE NOT r.write AND pv.error_code IS NULL), "
+        "count(*) FILTER (WHERE pv.error_code IS NOT NULL), "
+        "min(pv.seq) AS s FROM pv JOIN event_resources r ON r.seq = pv.seq WHERE pv.in_scope "
+        "GROUP BY 1, 2 ORDER BY s, 1"
+    ).fetchall()
+    return [{"resource": r, "kind": k, "writes": w, "reads": n, "errors": e} for r, k, w, n, e, _ in rows]
+
+
+def _notable(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
+    """Persistence (successful calls only) and defence evasion (attempts too), with their targets."""
+    rows = con.execute(
+        "SELECT list_contains($evasion, pv.event_name), pv.event_id, pv.event_time, pv.event_name, "
+        "pv.recipient_account_id, pv.identity_arn, pv.error_code, pv.issued_key, "
+        "list(r.resource ORDER BY r.resource) FILTER (WHERE r.resource IS NOT NULL) "
+        "FROM pv LEFT JOIN event_resources r ON r.seq = pv.seq WHERE pv.in_scope AND "
+        "(list_contains($evasion, pv.event_name) OR (list_contains($persistence, pv.event_name) "
+        " AND pv.error_code IS NULL)) GROUP BY pv.seq, 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY pv.seq",
+        {"evasion": sorted(DEFENSE_EVASION), "persistence": sorted(PERSISTENCE)},
+    ).fetchall()
+    keys = ("event_id", "event_time", "event_name", "account", "principal", "error_code", "issued_key", "resources")
+    out: dict[str, list[dict[str, Any]]] = {"persistence": [], "defense_evasion": []}
+    for evasion, *row in rows:
+        out["defense_evasion" if evasion else "persistence"].append(dict(zip(keys, row, strict=True)))
+    return out
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _nearby(
+    con: duckdb.DuckDBPyConnection, ips: list[str], agents: list[str], scope: Scope, margin: timedelta
+) -> list[dict[str, Any]]:
+    """Other principals and keys seen from the in-scope addresses and agents, within the window."""
+    ips = [ip for ip in ips if _is_ip(ip)]
+    agents = [ua for ua in agents if "amazonaws.com" not in ua and ua != "AWS Internal"]
+    if not ips and not agents:
+        return []
+    low, high = con.execute("SELECT min(event_time), max(event_time) FROM pv WHERE in_scope").fetchall()[0]
+    start: datetime = scope.start or low - margin
+    end: datetime = scope.end or high + margin
+    rows = con.execute(
+        "WITH near AS (SELECT source_ip, user_agent, seq, event_time, access_key_id, "
+        f"  {ACTOR_SQL} AS principal "
+        "  FROM events WHERE event_time >= $start AND event_time < $end "
+        "  AND (source_ip IN (SELECT unnest($ips::VARCHAR[])) OR user_agent IN (SELECT unnest($uas::VARCHAR[]))) "
+        "  AND seq NOT IN (SELECT seq FROM pv)) "
+        "SELECT via, value, principal, access_key_id, count(*) AS n, min(event_time), max(event_time) FROM ("
+        "  SELECT 'ip' AS via, source_ip AS value, * FROM near WHERE source_ip IN (SELECT unnest($ips::VARCHAR[])) "
+        "  UNION ALL SELECT 'user_agent', user_agent, * FROM near WHERE user_agent IN (SELECT unnest($uas::VARCHAR[]))"
+        ") GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, min(seq), 3, 4 LIMIT $limit",
+        {"start": start, "end": end, "ips": ips, "uas": agents, "limit": _NEARBY_LIMIT},
+    ).fetchall()
+    keys = ("via", "value", "principal", "key", "events", "first_seen", "last_seen")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def identities(con: duckdb.DuckDBPyConnection, keys: list[str], seqs: list[int]) -> dict[str, dict[str, Any]]:
+    """Who each key (or keyless seed event, by its id) acted as, from its first event in the pivot."""
+    rows = con.execute(
+        "SELECT coalesce(access_key_id, event_id), arg_min(struct_pack(identity_type, identity_arn, "
+        "identity_account_id, principal_id, user_name, invoked_by, session_issuer_arn, session_created, "
+        "mfa_authenticated, source_identity), seq), min(event_time), max(event_time), count(*) FROM pv "
+        "WHERE access_key_id IN (SELECT unnest(?::VARCHAR[])) "
+        "OR (access_key_id IS NULL AND seq IN (SELECT unnest(?::BIGINT[]))) GROUP BY 1",
+        [keys, seqs],
+    ).fetchall()
+    return {
+        name: {**ident, "first_seen": first, "last_seen": last, "events": n} for name, ident, first, last, n in rows
+    }
+
+
+def summarise(con: duckdb.DuckDBPyConnection, scope: Scope, margin: timedelta) -> dict[str, Any]:
+    """The in-scope summary fields of a pivot result (see ``PivotResult``)."""
+    lists, by_code, (events, errors, bytes_out) = _lists(con)
+    resources = _resources(con)
+    blast = {
+        "events": events,
+        "errors": {"total": errors, "by_code": dict(sorted(by_code.items(), key=lambda kv: (-kv[1], kv[0])))},
+        "bytes_out": bytes_out,
+        "roles_assumed": lists.pop("roles_assumed"),
+        "roles_denied": lists.pop("roles_denied"),
+        "keys_issued": lists.pop("keys_issued"),
+        "resources_written": [r["resource"] for r in resources if r["writes"]],
+        "resources_read": [r["resource"] for r in resources if r["reads"] and not r["writes"]],
+        **_notable(con),
+    }
+    lists.pop("error_codes")
+    return {
+        **lists,
+        "resources": [r["resource"] for r in resources],
+        "resource_details": resources,
+        "blast_radius": blast,
+        "nearby": _nearby(con, lists["source_ips"], lists["user_agents"], scope, margin),
+    }

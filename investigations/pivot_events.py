@@ -1,0 +1,190 @@
+"""The events of a pivot: one temporary table ``pv`` on the pivot's private cursor.
+
+``pv`` holds the typed columns of every event signed by a key of the lineage, the keyless events
+of inferred sessions (grouped by ``(arn, creationDate)``), the target's own keyless events, and
+the other account's copy (same ``sharedEventID``) of each of them. Two flags ride along:
+``in_session`` (signed by the target's own session) and ``in_scope``. Building it costs two
+scans of the events table; every summary afterwards reads only ``pv``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from investigations.lineage import Family, Link
+
+PV_COLUMNS = (
+    "seq, rid, event_id, event_time, event_name, event_source, aws_region, recipient_account_id, identity_type, "
+    "identity_arn, identity_account_id, principal_id, user_name, invoked_by, session_issuer_arn, session_created, "
+    "mfa_authenticated, source_identity, access_key_id, source_ip, user_agent, error_code, read_only, bytes_out, "
+    "role_arn, issued_key, issued_arn, shared_event_id"
+)
+_PREFIXED = ", ".join(f"e.{c.strip()}" for c in PV_COLUMNS.split(","))
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What counts as the credential use under investigation; empty means everything."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    ips: tuple[str, ...] = ()
+    user_agents: tuple[str, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.start or self.end or self.ips or self.user_agents)
+
+    def networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """The scope's addresses; ValueError names the first that is neither an address nor a CIDR."""
+        try:
+            return [ipaddress.ip_network(text.strip(), strict=False) for text in self.ips]
+        except ValueError as exc:
+            raise ValueError(f"not an IP address or CIDR: {exc}") from None
+
+    def ip_matches(self, value: str | None) -> bool:
+        if not self.ips:
+            return True
+        try:
+            address = ipaddress.ip_address(value or "")
+        except ValueError:
+            return False
+        return any(address in net for net in self.networks())
+
+    def ua_matches(self, value: str | None) -> bool:
+        lowered = (value or "").lower()
+        return not self.user_agents or any(ua.lower() in lowered for ua in self.user_agents)
+
+    def time_matches(self, when: datetime) -> bool:
+        return (self.start is None or when >= self.start) and (self.end is None or when < self.end)
+
+    def matches(self, when: datetime, ip: str | None, ua: str | None) -> bool:
+        return self.time_matches(when) and self.ip_matches(ip) and self.ua_matches(ua)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class PivotEvents:
+    session_seqs: list[int]
+    lineage_seqs: list[int]
+    in_scope_seqs: list[int]
+    session_ids: list[str]
+    lineage_ids: list[str]
+    in_scope_ids: list[str]
+    out_of_scope_ids: list[str]
+
+
+def _scope_sql(con: duckdb.DuckDBPyConnection, scope: Scope) -> tuple[str, list[object]]:
+    """SQL deciding scope for seed rows; CIDRs are matched in Python on the few distinct IPs."""
+    terms, params = ["TRUE"], []
+    if scope.start:
+        terms.append("event_time >= ?")
+        params.append(scope.start)
+    if scope.end:
+        terms.append("event_time < ?")
+        params.append(scope.end)
+    if scope.ips:
+        seen = con.execute("SELECT DISTINCT source_ip FROM pv WHERE cls = 'seed' AND source_ip IS NOT NULL").fetchall()
+        terms.append("source_ip IN (SELECT unnest(?::VARCHAR[]))")
+        params.append([ip for (ip,) in seen if scope.ip_matches(ip)])
+    if scope.user_agents:
+        terms.append("(" + " OR ".join("contains(lower(coalesce(user_agent, '')), ?)" for _ in scope.user_agents) + ")")
+        params.extend(ua.lower() for ua in scope.user_agents)
+    return " AND ".join(terms), params
+
+
+def collect_events(
+    con: duckdb.DuckDBPyConnection,
+    family: Family,
+    session_keys: list[str],
+    descendants: list[Link],
+    inside: set[str],
+    keyless: list[int],
+    scope: Scope,
+) -> PivotEvents:
+    """Fill ``pv`` and return its event ids, in time order, split by session and scope."""
+    seeds = set(session_keys)
+    all_keys = [*session_keys, *(d.key for d in descendants if d.key not in seeds)]
+    classes = ["in" if k in inside else "seed" if k in seeds else "out" for k in all_keys]
+    # Events are stored in time order, so bounding the scan by when the keys were used lets
+    # DuckDB skip most row groups of a long case.
+    spans = [(link.first_seen, link.last_seen) for k in all_keys if (link := family.link(k)) and link.first_seen]
+    low = min((a for a, _ in spans), default=datetime.max)
+    high = max((b for _, b in spans), default=datetime.min)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE pv AS SELECT {_PREFIXED}, k.cls, k.cls = 'seed' AS in_session, "
+        "NULL::BOOLEAN AS in_scope FROM events e "
+        "JOIN (SELECT unnest($keys::VARCHAR[]) AS key, unnest($classes::VARCHAR[]) AS cls) k "
+        "ON e.access_key_id = k.key "
+        "WHERE e.event_time BETWEEN $low AND $high",
+        {"keys": all_keys, "classes": classes, "low": low, "high": high},
+    )
+    if keyless:
+        con.execute(
+            f"INSERT INTO pv SELECT {_PREFIXED}, 'seed', FALSE, NULL FROM events e "
+            "WHERE e.seq BETWEEN ? AND ? AND list_contains(?::BIGINT[], e.seq)",
+            [min(keyless), max(keyless), keyless],
+        )
+    _add_session_events(con, family, all_keys, seeds, inside)
+    if scope.active:
+        predicate, params = _scope_sql(con, scope)
+        con.execute(
+            "UPDATE pv SET in_scope = CASE cls WHEN 'in' THEN TRUE WHEN 'out' THEN FALSE "
+            f"ELSE coalesce({predicate}, FALSE) END",
+            params,
+        )
+    else:
+        con.execute("UPDATE pv SET in_scope = TRUE")
+    # The other account's copy of a call carries the same sharedEventID and the same moment.
+    con.execute(
+        f"INSERT INTO pv SELECT {_PREFIXED}, 'copy', FALSE, s.in_scope FROM events e JOIN "
+        "(SELECT shared_event_id, bool_or(in_scope) AS in_scope FROM pv "
+        " WHERE shared_event_id IS NOT NULL GROUP BY 1) s "
+        "ON e.shared_event_id = s.shared_event_id "
+        "WHERE e.event_time BETWEEN (SELECT min(event_time) - INTERVAL 15 MINUTE FROM pv) "
+        "AND (SELECT max(event_time) + INTERVAL 15 MINUTE FROM pv) "
+        "AND e.seq NOT IN (SELECT seq FROM pv)"
+    )
+    result = con.sql("SELECT seq, event_id, in_scope, in_session FROM pv ORDER BY seq").to_arrow_table()
+    seqs = result.column("seq").to_pylist()
+    ids = result.column("event_id").to_pylist()
+    in_scope = result.column("in_scope").to_pylist()
+    in_session = result.column("in_session").to_pylist()
+    return PivotEvents(
+        session_seqs=[s for s, f in zip(seqs, in_session, strict=True) if f],
+        lineage_seqs=seqs,
+        in_scope_seqs=[s for s, f in zip(seqs, in_scope, strict=True) if f],
+        session_ids=[i for i, f in zip(ids, in_session, strict=True) if f],
+        lineage_ids=ids,
+        in_scope_ids=[i for i, f in zip(ids, in_scope, strict=True) if f],
+        out_of_scope_ids=[i for i, f in zip(ids, in_scope, strict=True) if not f],
+    )
+
+
+def _add_session_events(
+    con: duckdb.DuckDBPyConnection, family: Family, keys: list[str], seeds: set[str], inside: set[str]
+) -> None:
+    """Keyless events of sessions known only by ``(arn, creationDate)`` belong to those sessions."""
+    pairs = {
+        (link.arn, link.created): "in" if key in inside else "seed" if key in seeds else "out"
+        for key in keys
+        if (link := family.link(key)) and link.session != key and link.arn and link.created
+    }
+    if not pairs:
+        return
+    arns, created, classes = zip(*((a, c, k) for (a, c), k in pairs.items()), strict=True)
+    con.execute(
+        f"INSERT INTO pv SELECT {_PREFIXED}, "
+        "p.cls, p.cls = 'seed', NULL FROM events e JOIN "
+        "(SELECT unnest(?::VARCHAR[]) AS arn, unnest(?::TIMESTAMP[]) AS created, unnest(?::VARCHAR[]) AS cls) p "
+        "ON e.identity_arn = p.arn AND e.session_created = p.created "
+        "WHERE e.event_time >= ? AND e.access_key_id IS NULL AND e.seq NOT IN (SELECT seq FROM pv)",
+        [list(arns), list(created), list(classes), min(created)],
+    )

@@ -1,0 +1,230 @@
+"""Pivots on the hand-written world (``tests.support.lineage_world``), answers worked out by hand.
+
+The central case: alice's long-term key is used by alice from 198.51.100.10 and by an intruder
+from 203.0.113.66. The intruder's use is e04-e06 plus everything minted by e06 (the chain into
+account B and the backdoor key used a day later from 192.0.2.99); alice's is e01, e02, e16, e32
+and what they minted (e03, e17, e33).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from investigations.case import Case
+from investigations.pivot import PivotError, Scope, pivot
+from investigations.store import EventStore
+from tests.support import lineage_world as w
+
+ALL_OF_ALICE = [
+    "e32", "e33", "e01", "e02", "e03", "e04", "e05", "e06", "e07", "e09a", "e09b",
+    "e10", "e11", "e12", "e13", "e16", "e17", "e14", "e15",
+]  # fmt: skip
+INTRUDER = ["e04", "e05", "e06", "e07", "e09a", "e09b", "e10", "e11", "e12", "e13", "e14", "e15"]
+OWNER = ["e32", "e33", "e01", "e02", "e03", "e16", "e17"]
+B_ADMIN = f"arn:aws:sts::{w.B}:assumed-role/Admin/ops"
+
+
+@pytest.fixture(scope="module")
+def case_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return w.ingest_world(tmp_path_factory.mktemp("world"))
+
+
+@pytest.fixture
+def store(case_dir: Path) -> Iterator[EventStore]:
+    with Case.open(case_dir) as case:
+        yield case.store
+
+
+def test_unscoped_lineage_of_the_leaked_key(store: EventStore) -> None:
+    result = pivot(store, "access_key", w.AKIA_ALICE)
+    assert result.key == w.AKIA_ALICE
+    assert result.ancestors == []
+    assert result.origin == {"kind": "long_term", "label": w.ALICE_ARN, "event_id": None, "inferred": False}
+    assert result.session_event_ids == ["e32", "e01", "e02", "e04", "e05", "e06", "e16"]
+    assert result.lineage_event_ids == ALL_OF_ALICE
+    assert result.in_scope_event_ids == ALL_OF_ALICE and result.out_of_scope_event_ids == []
+    assert result.lineage_seqs == sorted(result.lineage_seqs) and len(result.lineage_seqs) == 19
+    assert w.ASIA_DECOY not in [d["child"] for d in result.descendants]
+    assert "e08" not in result.lineage_event_ids and "e06d" not in result.lineage_event_ids
+
+
+def test_intruder_scope_by_address_separates_the_two_uses_of_one_key(store: EventStore) -> None:
+    result = pivot(store, "access_key", w.AKIA_ALICE, Scope(ips=("203.0.113.0/24",)))
+    assert result.in_scope_event_ids == INTRUDER
+    assert result.out_of_scope_event_ids == OWNER
+    assert result.lineage_event_ids == ALL_OF_ALICE
+    verdicts = {d["child"]: d["in_scope"] for d in result.descendants}
+    assert verdicts == {
+        w.ASIA_NIGHTLY: False,
+        w.ASIA_OWN1: False,
+        w.ASIA_INT1: True,
+        w.ASIA_GST: False,
+        w.ASIA_INT2: True,
+        w.ASIA_INT3: True,
+        w.AKIA_BACKDOOR: True,
+    }
+    summary = result.as_dict()
+    assert summary["principals"] == [
+        w.ALICE_ARN,
+        w.DEPLOY_OPS,
+        f"arn:aws:sts::{w.B}:assumed-role/Audit/ops",
+        B_ADMIN,
+        f"arn:aws:iam::{w.B}:user/svc-backup",
+    ]
+    assert summary["source_ips"] == [w.INTRUDER_IP, w.BACKDOOR_IP]
+    assert summary["user_agents"] == [w.INTRUDER_UA, "curl/8.5.0"]
+    assert summary["accounts"] == [w.A, w.B]
+    assert summary["regions"] == ["us-east-1", "eu-west-1"]
+
+
+def test_blast_radius_of_the_intruders_use(store: EventStore) -> None:
+    blast = pivot(store, "access_key", w.AKIA_ALICE, Scope(ips=(w.INTRUDER_IP,))).summary["blast_radius"]
+    assert blast["events"] == 12
+    assert blast["errors"] == {"total": 1, "by_code": {"AccessDenied": 1}}
+    assert blast["bytes_out"] == 1048576
+    assert blast["roles_assumed"] == [
+        f"arn:aws:iam::{w.A}:role/Deploy",
+        f"arn:aws:iam::{w.B}:role/Audit",
+        f"arn:aws:iam::{w.B}:role/Admin",
+    ]
+    assert blast["roles_denied"] == [f"arn:aws:iam::{w.A}:role/Backup"]
+    assert blast["keys_issued"] == [w.ASIA_INT1, w.ASIA_INT2, w.ASIA_INT3, w.AKIA_BACKDOOR]
+    assert blast["resources_written"] == [
+        f"arn:aws:iam::{w.B}:user/svc-backup",
+        f"arn:aws:cloudtrail:us-east-1:{w.B}:trail/org-trail",
+        f"arn:aws:ec2:us-east-1:{w.B}:security-group/sg-0123456789abcdef0",
+    ]
+    assert blast["resources_read"] == [
+        f"arn:aws:iam::{w.A}:role/Deploy",
+        "arn:aws:s3:::prod-data",
+        "arn:aws:s3:::prod-data/finance/",
+        "arn:aws:s3:::prod-data/finance/q1.csv",
+        f"arn:aws:iam::{w.B}:role/Audit",
+        f"arn:aws:iam::{w.B}:role/Admin",
+        f"arn:aws:secretsmanager:us-east-1:{w.B}:secret:prod/db",
+    ]
+    assert [(p["event_id"], p["issued_key"], p["resources"]) for p in blast["persistence"]] == [
+        ("e12", w.AKIA_BACKDOOR, [f"arn:aws:iam::{w.B}:user/svc-backup"])
+    ]
+    assert [(d["event_id"], d["event_name"], d["principal"]) for d in blast["defense_evasion"]] == [
+        ("e13", "StopLogging", B_ADMIN)
+    ]
+
+
+def test_time_window_and_user_agent_scopes_find_the_same_intrusion(store: EventStore) -> None:
+    window = pivot(
+        store, "access_key", w.AKIA_ALICE, Scope(start=datetime(2024, 5, 1, 9), end=datetime(2024, 5, 1, 9, 30))
+    )
+    agent = pivot(store, "access_key", w.AKIA_ALICE, Scope(user_agents=("boto3",)))
+    # The backdoor key's use a day later, from another address, is in scope either way.
+    assert window.in_scope_event_ids == agent.in_scope_event_ids == INTRUDER
+
+
+def test_owner_scope_is_the_complement(store: EventStore) -> None:
+    result = pivot(store, "access_key", w.AKIA_ALICE, Scope(ips=(w.OWNER_IP,)))
+    assert result.in_scope_event_ids == OWNER
+    assert result.out_of_scope_event_ids == INTRUDER
+
+
+def test_event_pivot_reaches_the_actors_session_ancestors_and_descendants(store: EventStore) -> None:
+    result = pivot(store, "event", "e07")
+    assert (result.key, result.ancestors) == (w.ASIA_INT1, [w.AKIA_ALICE])
+    assert result.session_event_ids == ["e07", "e09a"]
+    assert result.lineage_event_ids == ["e07", "e09a", "e09b", "e10", "e11", "e12", "e13", "e14", "e15"]
+    assert [(d["parent"], d["child"], d["event_id"]) for d in result.descendants] == [
+        (w.ASIA_INT1, w.ASIA_INT2, "e09a"),
+        (w.ASIA_INT2, w.ASIA_INT3, "e11"),
+        (w.ASIA_INT3, w.AKIA_BACKDOOR, "e12"),
+    ]
+    actor = result.actors[0]
+    assert (actor["identity_type"], actor["identity_arn"], actor["session_created"]) == (
+        "AssumedRole",
+        w.DEPLOY_OPS,
+        datetime(2024, 5, 1, 9, 2),
+    )
+
+
+def test_role_owners_copy_pivots_to_the_callers_key(store: EventStore) -> None:
+    result = pivot(store, "event", "e09b")
+    assert result.key == w.ASIA_INT1
+    assert result.session_event_ids == ["e07", "e09a"]
+    assert "e09b" in result.lineage_event_ids
+
+
+def test_principal_pivot_keeps_same_named_sessions_apart(store: EventStore) -> None:
+    result = pivot(store, "principal", w.DEPLOY_OPS)
+    assert result.key is None and result.keys == [w.ASIA_INT1, w.ASIA_DECOY]
+    assert [(a["key"], a["ancestors"]) for a in result.actors] == [
+        (w.ASIA_INT1, [w.AKIA_ALICE]),
+        (w.ASIA_DECOY, [w.AKIA_BOB]),
+    ]
+    assert result.ancestors == [w.AKIA_ALICE, w.AKIA_BOB]
+    assert result.session_event_ids == ["e07", "e08", "e09a"]
+    assert [d["parent"] for d in result.descendants] == [w.ASIA_INT1, w.ASIA_INT2, w.ASIA_INT3]
+
+
+def test_source_identity_is_an_attribution_key(store: EventStore) -> None:
+    result = pivot(store, "principal", "carol")
+    assert result.keys == [w.ASIA_ORPHAN]
+    assert result.summary["source_identities"] == ["carol"]
+    assert result.origin is not None and result.origin["inferred"]
+
+
+def test_ip_pivot_separates_stolen_instance_credentials(store: EventStore) -> None:
+    result = pivot(store, "ip", w.INTRUDER_IP)
+    assert result.keys == [w.AKIA_ALICE, w.ASIA_INT1, w.ASIA_INT2, w.ASIA_INT3, w.ASIA_EC2]
+    assert result.in_scope_event_ids == ["e04", "e05", "e06", "e07", "e09a", "e09b", "e10", "e11", "e12", "e13", "e22",
+                                         "e14", "e15"]  # fmt: skip
+    assert result.out_of_scope_event_ids == ["e32", "e33", "e01", "e02", "e03", "e21", "e16", "e17"]
+    ec2 = next(a for a in result.actors if a["key"] == w.ASIA_EC2)
+    assert ec2["origin"] == {"kind": "service", "label": "ec2.amazonaws.com", "event_id": "e20", "inferred": False}
+
+
+def test_resource_prefix_pivot_finds_only_who_read_there(store: EventStore) -> None:
+    result = pivot(store, "resource", "arn:aws:s3:::prod-data/finance/*")
+    assert result.keys == [w.ASIA_INT1]
+    bucket = pivot(store, "resource", "arn:aws:s3:::prod-data")
+    assert bucket.keys == [w.ASIA_INT1, w.ASIA_DECOY]
+
+
+def test_console_login_pivot_reaches_the_console_session(store: EventStore) -> None:
+    result = pivot(store, "event", "e40")
+    assert result.keys == [w.ASIA_CON1, w.ASIA_CON2]
+    assert result.session_event_ids == ["e41", "e42"]
+    assert result.lineage_event_ids == ["e40", "e41", "e42"]
+    assert result.origin == {
+        "kind": "console",
+        "label": f"arn:aws:iam::{w.A}:user/dave",
+        "event_id": "e40",
+        "inferred": True,
+    }
+
+
+def test_what_else_came_from_the_intruders_address(store: EventStore) -> None:
+    scope = Scope(start=datetime(2024, 5, 1), end=datetime(2024, 5, 2), ips=(w.INTRUDER_IP,))
+    result = pivot(store, "access_key", w.ASIA_EC2, scope)
+    assert result.in_scope_event_ids == ["e22"] and result.out_of_scope_event_ids == ["e21"]
+    nearby = [(n["via"], n["value"], n["principal"], n["key"], n["events"]) for n in result.summary["nearby"]]
+    assert nearby == [
+        ("ip", w.INTRUDER_IP, w.ALICE_ARN, w.AKIA_ALICE, 3),
+        ("ip", w.INTRUDER_IP, w.DEPLOY_OPS, w.ASIA_INT1, 2),
+        ("ip", w.INTRUDER_IP, "account 111111111111 (AROADEPLOY0000000000:ops)", None, 1),
+        ("ip", w.INTRUDER_IP, f"arn:aws:sts::{w.B}:assumed-role/Audit/ops", w.ASIA_INT2, 2),
+        ("ip", w.INTRUDER_IP, B_ADMIN, w.ASIA_INT3, 2),
+    ]
+
+
+def test_result_is_json_and_refuses_nonsense(store: EventStore) -> None:
+    data = orjson.loads(orjson.dumps(pivot(store, "event", "e12").as_dict()))
+    assert data["key"] == w.ASIA_INT3 and data["ancestors"] == [w.ASIA_INT2, w.ASIA_INT1, w.AKIA_ALICE]
+    with pytest.raises(PivotError, match="no event"):
+        pivot(store, "event", "missing")
+    with pytest.raises(PivotError, match="CIDR"):
+        pivot(store, "access_key", w.AKIA_ALICE, Scope(ips=("10.0.0.0/33",)))
+    with pytest.raises(PivotError, match="cannot pivot"):
+        pivot(store, "colour", "red")
