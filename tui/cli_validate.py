@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui.cli_common import (
     EXIT_OK,
@@ -20,6 +21,9 @@ from tui.cli_common import (
     print_json,
     say,
 )
+
+if TYPE_CHECKING:
+    from investigations.integrity.result import ValidationResult
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -110,7 +114,7 @@ def run(args: list[str]) -> int:
     return EXIT_OK if result.ok else EXIT_REJECTED
 
 
-def _record(opts: argparse.Namespace, result: object) -> dict[str, object]:
+def _record(opts: argparse.Namespace, result: ValidationResult) -> dict[str, object]:
     """Record the run in the case and compute the coverage grid the JSON output carries."""
     from investigations.integrity.casefile import record_validation
     from investigations.integrity.coverage import coverage
@@ -123,7 +127,7 @@ def _record(opts: argparse.Namespace, result: object) -> dict[str, object]:
         "public_keys": [str(p) for p in opts.public_key],
     }
     with open_case(opts.case, create=True) as case:
-        entry = record_validation(case, result, options)  # type: ignore[arg-type]
+        entry = record_validation(case, result, options)
         grid = coverage(case.store, opts.start, opts.end)
     say(f"recorded in case {opts.case} (journal entry {entry['n']})")
     return {"journal_entry": entry["n"], "result_file": entry["result"], "coverage": grid}

@@ -189,10 +189,6 @@ class KeyRing:
         self._keys.append(key)
 
     @property
-    def keys(self) -> list[PublicKey]:
-        return list(self._keys)
-
-    @property
     def can_verify(self) -> bool:
         """Whether any key source exists; without one, signatures are 'not checked', not 'invalid'."""
         return bool(self._keys) or self._fetch is not None

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from investigations.integrity import result as r
 from investigations.integrity.chain import Loaded
+from investigations.integrity.digests import ListedLog
 from investigations.integrity.layout import basename, logical, parse_log_key
 from investigations.integrity.listing import Listing, in_scope
 from investigations.integrity.logs import LogHash, hash_log
@@ -29,15 +30,15 @@ def check_logs(
     workers: int,
 ) -> set[str]:
     """Hash every listed log (and every unlisted one in scope, to recognise moved files)."""
-    listed: dict[str, tuple[str, str, Loaded]] = {}
+    listed: dict[str, tuple[ListedLog, Loaded]] = {}
     for item in listing.digests:
         if item.digest is not None:
             for entry in item.digest.logs:
-                listed.setdefault(logical(entry.key), (entry.key, entry.hash_value, item))
+                listed.setdefault(logical(entry.key), (entry, item))
     present: dict[str, ObjectRef] = {}
-    for want, (key, _expected, _item) in listed.items():
+    for want, (entry, _item) in listed.items():
         hit = listing.logs.get(want)
-        ref = hit[1] if hit else _lookup(source, key)
+        ref = hit[1] if hit else _lookup(source, entry.key)
         if ref is not None:
             present[want] = ref
     unlisted = [
@@ -57,7 +58,8 @@ def check_logs(
         hashes.update(zip((ref.key for ref in share), found, strict=True))
     unlisted_by_hash = {hashes[ref.key].sha256: ref for ref in unlisted if hashes[ref.key].sha256}
     moved_from: set[str] = set()
-    for want, (key, expected, item) in sorted(listed.items()):
+    for want, (entry, item) in sorted(listed.items(), key=lambda kv: kv[0]):
+        key = entry.key
         digest_verdict = verdicts[item.ref.key]
         ref = present.get(want)
         chain = item.name.chain
@@ -74,10 +76,10 @@ def check_logs(
             item.ref.key,
         )
         if ref is not None:
-            row.status, row.detail = _log_verdict(hashes[ref.key], expected, item, digest_verdict)
+            row.status, row.detail = _log_verdict(hashes[ref.key], entry, digest_verdict)
         else:
             elsewhere = [c for c in listing.by_name.get(basename(key), []) if c.logical != want]
-            moved = elsewhere[0] if elsewhere else unlisted_by_hash.get(expected)
+            moved = elsewhere[0] if elsewhere else unlisted_by_hash.get(entry.hash_value)
             if moved is not None:
                 row.status, row.detail, row.location = (
                     r.MOVED,
@@ -104,7 +106,10 @@ def _hash_one(source: LocalTree | S3Tree, ref: ObjectRef, limit: int) -> LogHash
         return LogHash(None, 0, 0, f"cannot read ({exc})")
 
 
-def _log_verdict(found: LogHash, expected: str, item: Loaded, digest_verdict: r.FileResult) -> tuple[str, str]:
+def _log_verdict(found: LogHash, entry: ListedLog, digest_verdict: r.FileResult) -> tuple[str, str]:
+    expected = entry.hash_value
+    if entry.hash_algorithm != "SHA-256":
+        return r.UNREADABLE, f"hashAlgorithm {entry.hash_algorithm!r} is not SHA-256: cannot be checked"
     if found.error is not None:
         return r.UNREADABLE, f"invalid format: {found.error}"
     if found.appended:

@@ -50,7 +50,7 @@ def render(result: r.ValidationResult, verbose: bool = False) -> str:
     digests = [f for f in result.files if f.kind == "digest"]
     if not digests:
         lines.append("No digests found")
-    elif not result.chains:
+    elif not any(f.status in (r.VALID, r.UNVERIFIED) for f in digests):
         lines.append("No valid digests found in range")
     else:
         first = min(c.first for c in result.chains if c.first)
