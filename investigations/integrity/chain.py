@@ -159,7 +159,7 @@ def _check_link(current: Loaded, digest: Digest, target: Loaded, label: str, out
             )
         )
     stored = target.signature
-    if stored is not None and digest.previous_signature != stored:
+    if stored is not None and (digest.previous_signature or "").lower() != stored.lower():
         out.findings.append(
             r.Finding(
                 "previous-signature-mismatch",

@@ -82,10 +82,14 @@ class LocalTree:
         info = root / COLLECTION_DIR / "collection.json"
         if info.is_file():
             try:
-                self.collection = orjson.loads(info.read_bytes())
+                record = orjson.loads(info.read_bytes())
             except (OSError, orjson.JSONDecodeError) as exc:
                 raise SourceError(f"{info}: collection record unreadable ({exc})") from None
-            self.bucket = self.collection.get("bucket") if isinstance(self.collection, dict) else None
+            if not isinstance(record, dict):
+                raise SourceError(f"{info}: collection record is not a JSON object")
+            self.collection = record
+            bucket = record.get("bucket")
+            self.bucket = bucket if isinstance(bucket, str) else None
 
     @property
     def keys_folder(self) -> Path:
@@ -137,7 +141,13 @@ class LocalTree:
             meta = doc["metadata"]
             if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
                 raise TypeError("metadata is not an object of strings")
-            return data, Provenance(doc.get("bucket"), str(doc.get("key") or ref.key), doc.get("etag"), meta)
+            bucket, key, etag = (doc.get(k) for k in ("bucket", "key", "etag"))
+            return data, Provenance(
+                bucket if isinstance(bucket, str) else None,
+                key if isinstance(key, str) and key else ref.key,
+                etag if isinstance(etag, str) else None,
+                meta,
+            )
         except (OSError, orjson.JSONDecodeError, KeyError, TypeError) as exc:
             raise OSError(f"sidecar {sidecar} unreadable ({exc})") from None
 
