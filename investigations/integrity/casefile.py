@@ -50,6 +50,15 @@ def ensure_tables(store: EventStore) -> None:
         store.sql(statement)
 
 
+def has_validation(store: EventStore) -> bool:
+    """Whether any run was recorded; readers check this instead of creating tables, so a store
+    opened read-only (or never validated) still answers: every file is then unvalidated."""
+    _cols, rows = store.sql(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('validation_runs', 'file_integrity')"
+    )
+    return int(rows[0][0]) == 2
+
+
 def store_validation(store: EventStore, result: r.ValidationResult) -> int:
     """Write one run's verdicts and findings; returns its run number."""
     ensure_tables(store)
@@ -113,7 +122,9 @@ def file_status(store: EventStore) -> dict[str, str]:
     A file no validation run looked at is unvalidated. Join on ``file_integrity`` by file_id
     instead when working in SQL.
     """
-    ensure_tables(store)
+    if not has_validation(store):
+        _cols, rows = store.sql("SELECT path FROM files")
+        return {path: UNVALIDATED for (path,) in rows}
     _cols, rows = store.sql("SELECT path, status FROM file_integrity")
     return {path: status for path, status in rows}
 

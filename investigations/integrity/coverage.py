@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from investigations.integrity.casefile import TAMPERED, UNVALIDATED, VALIDATED, ensure_tables
+from investigations.integrity.casefile import TAMPERED, UNVALIDATED, VALIDATED, has_validation
 from investigations.store import EventStore
 from investigations.timeparse import iso
 
@@ -122,7 +122,8 @@ def logging_windows(store: EventStore, until: datetime) -> list[Window]:
 
 def digest_windows(store: EventStore) -> list[Window]:
     """Windows from the latest validation run's chain findings."""
-    ensure_tables(store)
+    if not has_validation(store):
+        return []
     _cols, rows = store.sql(
         'SELECT kind, account, region, start, "end", detail FROM validation_findings '
         'WHERE run = (SELECT max(run) FROM validation_runs) AND start IS NOT NULL AND "end" IS NOT NULL'
@@ -136,11 +137,15 @@ def digest_windows(store: EventStore) -> list[Window]:
 
 def coverage(store: EventStore, start: datetime | None = None, end: datetime | None = None) -> dict[str, Any]:
     """The coverage grid as plain JSON-able data (see the module docstring)."""
-    ensure_tables(store)
+    verdicts = (
+        "LEFT JOIN file_integrity fi ON fi.file_id = e.file_id"
+        if has_validation(store)
+        else "LEFT JOIN (SELECT NULL::INTEGER AS file_id, NULL::VARCHAR AS status) fi ON FALSE"
+    )
     _cols, rows = store.sql(
         "SELECT e.recipient_account_id, e.aws_region, date_trunc('hour', e.event_time), "
         f"coalesce(fi.status, '{UNVALIDATED}'), count(*), count(DISTINCT e.file_id) "
-        "FROM events e LEFT JOIN file_integrity fi ON fi.file_id = e.file_id "
+        f"FROM events e {verdicts} "
         "WHERE e.event_time >= ? AND e.event_time < ? GROUP BY ALL",
         [start or datetime.min, end or datetime.max],
     )

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from investigations.case import Case
 from investigations.integrity import signer
 from investigations.integrity.casefile import file_status
+from investigations.integrity.coverage import coverage
 from investigations.integrity.layout import parse_log_key
 from tui.cli import main
 
@@ -81,6 +82,16 @@ def test_validation_recorded_in_case_with_coverage(
     case_dir = tmp_path / "case"
     assert main(["ingest", str(root), "--case", str(case_dir)]) == 0
     capsys.readouterr()
+    with Case.open(case_dir, create=False) as case:  # before any validation: nothing is vouched for
+        before = {b["hour"][11:13]: b["state"] for b in coverage(case.store)["buckets"]}
+        assert before == {
+            "08": "unvalidated",
+            "09": "unvalidated",
+            "10": "unvalidated",
+            "11": "no-logs",
+            "12": "unvalidated",
+        }
+        assert set(file_status(case.store).values()) == {"unvalidated"}
     code = main(["validate", str(root), "--public-key", str(pem), "--case", str(case_dir), "--json"])
     out = orjson.loads(capsys.readouterr().out)
     assert code == 1
