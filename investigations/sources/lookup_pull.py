@@ -209,15 +209,13 @@ def _session(profile: str | None) -> Any:
 def _page_thread(
     pager: RegionPager, checkpoint: dict[str, Any], page_size: int, out: queue.Queue[Page | _Ended]
 ) -> None:
-    """A region's thread body: page into the queue until done, failed or stopped; always say so."""
+    """A region's thread body: page into the queue until done, failed or stopped; always say so.
+
+    Blocking on a full queue is safe: the consumer drains it to the end, however the pull ends.
+    """
     try:
         for page in pager.pages(checkpoint["token"], checkpoint["pages"], page_size):
-            while not pager.stop.is_set():
-                try:
-                    out.put(page, timeout=0.2)
-                    break
-                except queue.Full:
-                    continue
+            out.put(page)
     except Exception as exc:  # a thread must report, not vanish: the region is marked failed
         pager.stats.failed = f"unexpected {exc.__class__.__name__}: {exc}"
     finally:

@@ -24,7 +24,7 @@ from investigations.sources.lookup import LookupQuery, RegionStats, enabled_regi
 from investigations.sources.lookup_pull import STATE_FILE, LookupRequest, LookupSettings, pull_lookup
 from investigations.sources.ratelimit import Backoff
 from tests.support.cloudtrail_server import CloudTrailServer, Request
-from tests.support.lookup_events import FailRequests, LookupEvents, RateLimit
+from tests.support.lookup_events import DescribeRegions, FailRequests, LookupEvents, RateLimit
 from tests.support.moto_s3 import MotoS3, log_file, log_key
 from tui.cli import main
 
@@ -205,24 +205,25 @@ def test_bad_attribute_is_a_usage_error(cloudtrail, tmp_path: Path) -> None:
     assert main(["lookup", "--case", str(tmp_path / "case"), "--insights", "--attribute", "Username=alice"]) == 2
 
 
-def test_all_regions_without_describe_regions_falls_back_and_says_so(cloudtrail, tmp_path: Path, capsys) -> None:
-    server, _ = cloudtrail  # EC2 also points at this server, which does not serve DescribeRegions
-    expected = set(boto3.Session().get_available_regions("cloudtrail"))
-    code = main(["lookup", "--case", str(tmp_path / "case")])
-    assert code == 0
-    assert "ec2:DescribeRegions" in capsys.readouterr().err
-    assert {r.region for r in server.requests if r.operation == "LookupEvents"} == expected
+def test_without_describe_regions_every_cloudtrail_region_is_tried_and_said(cloudtrail) -> None:
+    # EC2 points at the CloudTrail server too, which does not serve DescribeRegions.
+    regions, note = enabled_regions(boto3.Session())
+    assert regions == sorted(boto3.Session().get_available_regions("cloudtrail"))
+    assert "ec2:DescribeRegions" in note
 
 
-def test_all_regions_are_the_enabled_ones(cloudtrail, monkeypatch) -> None:
-    moto = MotoS3().start()  # moto answers DescribeRegions over EC2's query protocol
+def test_all_regions_are_the_enabled_ones(cloudtrail, tmp_path: Path, monkeypatch, capsys) -> None:
+    server, _ = cloudtrail
+    ec2 = DescribeRegions(["eu-west-1", "us-east-1"]).start()
     try:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", moto.url)
-        enabled = sorted(r["RegionName"] for r in moto.client("ec2").describe_regions(AllRegions=False)["Regions"])
-        regions, note = enabled_regions(boto3.Session())
+        monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", ec2.url)
+        code, out = _cli(["--case", str(tmp_path / "case")], capsys)
     finally:
-        moto.stop()
-    assert (regions, note) == (enabled, None)
+        ec2.stop()
+    assert code == 0
+    assert [a.get("AllRegions") for a in ec2.asked] == ["false"]
+    assert {r.region for r in server.requests if r.operation == "LookupEvents"} == {"eu-west-1", "us-east-1"}
+    assert (out["events_added"], out["notes"]) == (190, [])
 
 
 def test_s3_and_lookup_overlap_without_duplicates(cloudtrail, tmp_path: Path, monkeypatch) -> None:

@@ -112,8 +112,20 @@ def test_a_window_lists_only_its_day_folders(s3: MotoS3, tmp_path: Path) -> None
         for day in (2, 3, 4, 5)
     }
     assert objects == expected
+    # Folder by folder down to the months; no day is listed by folder, no object outside the window.
     folders = {prefix for prefix, delimiter in s3.listings(BUCKET) if delimiter == "/"}
-    assert not any(prefix.count("/") > ROOT.count("/") + 6 for prefix in folders)  # never a day listed by folder
+    regions = [f"{ROOT}/{a}/{f}/{r}/" for a in (A, B) for f in ("CloudTrail", "CloudTrail-Digest") for r in REGIONS]
+    assert folders == {
+        "",
+        "trail/",
+        "trail/AWSLogs/",
+        f"{ROOT}/",
+        *(f"{ROOT}/{a}/" for a in (A, B)),
+        *(f"{ROOT}/{a}/{f}/" for a in (A, B) for f in ("CloudTrail", "CloudTrail-Digest")),
+        *regions,
+        *(f"{r}2024/" for r in regions),
+        *(f"{r}2024/05/" for r in regions),
+    }
 
 
 def test_accounts_and_regions_narrow_at_the_folder_level(s3: MotoS3, tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """LookupEvents for the local CloudTrail server: real paging, AWS's rate limit, injected failures.
 
-Plugs into ``cloudtrail_server.CloudTrailServer`` through its registries::
+Plugs into ``cloudtrail_server.CloudTrailServer`` through its registries (``DescribeRegions``,
+for ``--regions all``, is a server of its own: EC2 speaks another protocol)::
 
     service = LookupEvents(records)
     server.handlers["LookupEvents"] = service
@@ -19,7 +20,9 @@ import hashlib
 import threading
 import time
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 import orjson
 
@@ -176,3 +179,54 @@ class FailRequests:
             self.failed.append(request)
         code = "ServiceUnavailable" if status == 503 else "InternalFailure"
         raise ServiceError(code, "injected by the test", status=status)
+
+
+class DescribeRegions:
+    """EC2's DescribeRegions over EC2's own query protocol (form in, XML out), for ``--regions all``.
+
+    A separate server because EC2 speaks neither JSON nor X-Amz-Target; tests point boto3 at it
+    with AWS_ENDPOINT_URL_EC2. ``asked`` keeps each request's form fields.
+    """
+
+    def __init__(self, regions: list[str]) -> None:
+        self.regions = regions
+        self.asked: list[dict[str, str]] = []
+        self._httpd: ThreadingHTTPServer | None = None
+
+    def start(self) -> DescribeRegions:
+        service = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # the name http.server dispatches to
+                length = int(self.headers.get("Content-Length") or 0)
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                service.asked.append(form)
+                items = "".join(f"<item><regionName>{r}</regionName></item>" for r in service.regions)
+                body = (
+                    '<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+                    f"<requestId>req-{len(service.asked)}</requestId><regionInfo>{items}</regionInfo>"
+                    "</DescribeRegionsResponse>"
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        threading.Thread(target=self._httpd.serve_forever, name="ec2-regions", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+
+    @property
+    def url(self) -> str:
+        assert self._httpd is not None
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
