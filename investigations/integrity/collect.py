@@ -197,13 +197,16 @@ def collect(
     refs = [ref for ref in tree.scan(scope) if _wanted(ref, scope)]
     say(f"listed {len(refs)} objects in {tree.name}")
 
+    counting = threading.Lock()
+
     def fetch(bucket: str, ref: ObjectRef) -> None:
         local = safe_path(out, ref.key)
         if local is None:
             report.failures.append((ref.key, "key would leave the output folder; not copied"))
             return
         if journal.has(ref, local):
-            report.already += 1
+            with counting:
+                report.already += 1
             return
         try:
             entry = _download(tree, bucket, ref.key, local)
@@ -214,8 +217,11 @@ def collect(
                 report.failures.append((ref.key, str(exc)))
             return
         journal.add(entry)
-        report.copied += 1
-        report.bytes += entry["size"]
+        with counting:
+            report.copied += 1
+            report.bytes += entry["size"]
+            if report.copied % 1000 == 0:
+                say(f"copied {report.copied} objects ({report.bytes / 1e6:.0f} MB)")
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         list(pool.map(lambda ref: fetch(tree.bucket, ref), refs))
