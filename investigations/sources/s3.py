@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -28,6 +28,9 @@ from investigations.integrity.layout import parse_log_key
 from investigations.sources.files import is_digest
 from investigations.sources.s3layout import Folder, Level, Narrowing, children, evidence_name, locate, split_uri
 from investigations.sources.units import FetchedObject, Refused, Unit
+
+if TYPE_CHECKING:
+    from investigations.evidence import SourceOptions
 
 THREADS = 16
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=THREADS)
@@ -144,6 +147,8 @@ class _Lister:
                     found = children(folder, names, self.narrowing)
                     layout = layout or any(f.level is Level.LOGS for f in found)
                     frontier.extend(found)
+            if self.cancel and self.cancel.is_set():
+                return []
             if not layout and not self.refused:  # a denied listing does not mean there is no layout
                 if whole_bucket and self.narrowing.windowed:
                     raise _Fatal(
@@ -155,7 +160,7 @@ class _Lister:
         return sorted(listed, key=lambda o: o.key)
 
 
-def _wanted(key: str, narrowing: Narrowing, options: Any) -> bool:
+def _wanted(key: str, narrowing: Narrowing, options: SourceOptions) -> bool:
     """Filters on the file name, for files outside the layout and for delivery time within a day."""
     name = parse_log_key(key)
     if name is None:
@@ -210,8 +215,8 @@ def _chain(first: Iterable[Unit], rest: Iterator[Unit]) -> Iterator[Unit]:
     yield from rest
 
 
-def s3_units(uri: str, options: Any, cancel: threading.Event | None = None) -> S3Pull:
-    """List ``uri`` (narrowed by ``options``: a ``SourceOptions``) and return its units, fetched lazily."""
+def s3_units(uri: str, options: SourceOptions, cancel: threading.Event | None = None) -> S3Pull:
+    """List ``uri`` (narrowed by ``options``) and return its units, fetched lazily."""
     bucket, prefix = split_uri(uri)
     if not bucket:
         return S3Pull(iter([Refused(uri, "no bucket name: write s3://bucket/prefix")]))

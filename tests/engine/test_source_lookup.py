@@ -248,6 +248,8 @@ def test_no_credentials_is_a_usage_error(cloudtrail, tmp_path: Path, monkeypatch
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     assert main(["lookup", "--case", str(tmp_path / "case"), "--regions", "us-east-1"]) == 2
     assert "no AWS credentials" in capsys.readouterr().err
+    assert main(["lookup", "--case", str(tmp_path / "case"), "--profile", "no-such-profile"]) == 2
+    assert "no-such-profile" in capsys.readouterr().err
 
 
 def test_cancel_event_stops_fetching_and_keeps_what_arrived(cloudtrail, tmp_path: Path) -> None:

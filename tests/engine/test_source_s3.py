@@ -232,3 +232,9 @@ def test_a_window_never_lists_a_whole_bucket_without_layout(s3: MotoS3, tmp_path
 def test_refusals_say_what_to_grant(code: str, message: str, expected: str) -> None:
     # moto does not enforce KMS, so the mapping from S3's error codes is checked directly.
     assert expected in object_refusal(code, message, "b", "k.json.gz")
+
+
+def test_an_unknown_profile_is_named(s3: MotoS3, tmp_path: Path) -> None:
+    report = _ingest(tmp_path / "case", f"s3://{BUCKET}", profile="no-such-profile")
+    assert "no-such-profile" in report.rejected[0].reason
+    assert s3.listings(BUCKET) == []
