@@ -152,7 +152,12 @@ def _start(case: Case, request: LookupRequest, session: Any) -> tuple[dict[str, 
         return previous, True, []
     notes = ["a cut-off pull with other parameters was set aside; this one starts afresh"] if previous else []
     regions = request.regions
-    if not regions:
+    if regions:
+        known = {r for p in session.get_available_partitions() for r in session.get_available_regions("cloudtrail", p)}
+        unknown = [r for r in regions if r not in known]
+        if unknown:
+            notes.append(f"not among botocore's CloudTrail regions, tried anyway: {', '.join(unknown)}")
+    else:
         regions, note = enabled_regions(session)
         notes.extend([note] if note else [])
     state = {
