@@ -140,8 +140,10 @@ def ua_family(user_agent: str | None) -> str | None:
         return None
     if lowered.endswith(".amazonaws.com") and " " not in lowered:
         return lowered
+    found = _FIRST_TOKEN.match(text)
+    if text.startswith("[") and found:
+        return found.group(1)[:60]
     for family, marker in _FAMILIES:
         if marker in lowered:
             return family
-    found = _FIRST_TOKEN.match(text)
     return found.group(1)[:60] if found else text[:60]

@@ -102,7 +102,7 @@ def run(argv: list[str]) -> int:
             if args.json:
                 print_json(alarm.as_dict())
             else:
-                print(render(alarm))
+                print("\n".join(clean(line) for line in render(alarm).splitlines()))
             return EXIT_OK
         report = detect_case(case, options, args.rules, progress=lambda step: None)
     floor = Severity.parse(args.min_severity)

@@ -23,7 +23,6 @@ from sigma.conditions import (
 )
 from sigma.types import (
     CompareOperators,
-    Placeholder,
     SigmaBool,
     SigmaCasedString,
     SigmaCIDRExpression,
@@ -74,8 +73,6 @@ def _like(value: SigmaString) -> str:
     """Sigma's ``*`` and ``?`` as LIKE's ``%`` and ``_``, with literal ``%``, ``_`` and ``\\`` escaped."""
     out = []
     for part in value.s:
-        if isinstance(part, Placeholder):
-            raise Unsupported(f"placeholder %{part.name}% (the expand modifier needs a pipeline)")
         if part == SpecialChars.WILDCARD_MULTI:
             out.append("%")
         elif part == SpecialChars.WILDCARD_SINGLE:
@@ -118,7 +115,13 @@ class Translator:
         self.out.params.append(value)
         return "?"
 
+    @staticmethod
+    def _no_placeholder(value: Any) -> None:
+        if isinstance(value, SigmaString) and value.contains_placeholder():
+            raise Unsupported("placeholders (the expand modifier needs a processing pipeline)")
+
     def _keyword(self, value: Any) -> str:
+        self._no_placeholder(value)
         if not isinstance(value, SigmaString):
             raise Unsupported(f"keyword of type {type(value).__name__}")
         self.out.needs_raw = True
@@ -130,6 +133,7 @@ class Translator:
             return self._keyword(value)
         if isinstance(value, SigmaExpansion):
             return "(" + " OR ".join(self._field(path, v) for v in value.values) + ")"
+        self._no_placeholder(value)
         expr = self._expr(path)
         return f"coalesce({self._leaf(expr, value)}, false)"
 

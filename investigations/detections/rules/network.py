@@ -82,7 +82,7 @@ _FILTER = (
     '($.eventName = "ModifySecurityGroupRules")) && ($.errorCode NOT EXISTS) && '
     '(($.requestParameters.ipPermissions.items[0].ipRanges.items[0].cidrIp = "0.0.0.0/0") || '
     '($.requestParameters.ipPermissions.items[0].ipv6Ranges.items[0].cidrIpv6 = "::/0") || '
-    '($.requestParameters.ModifySecurityGroupRulesRequest.SecurityGroupRule.SecurityGroupRule.CidrIpv4 '
+    "($.requestParameters.ModifySecurityGroupRulesRequest.SecurityGroupRule.SecurityGroupRule.CidrIpv4 "
     '= "0.0.0.0/0")) }'
 )
 _MATCH = Match(EC2, ("AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules"), (absent("errorCode"),))
