@@ -14,10 +14,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from investigations import handoff
 from investigations.decode import DEFAULT_MAX_DECOMPRESSED, Rejection, tabulate
 from investigations.sources.units import Refused, Unit, UnitResult
 from investigations.store import EventStore
@@ -98,6 +100,12 @@ def decode_chunk(chunk: Chunk, limit: int) -> tuple[pa.Table | None, list[UnitRe
     results = [unit.parse(limit) for _, unit in chunk]
     table = tabulate([(fid, r.decoded) for (fid, _), r in zip(chunk, results, strict=True)])
     return table, results
+
+
+def decode_chunk_shared(chunk: Chunk, limit: int) -> tuple[tuple[str, str] | None, list[UnitResult]]:
+    """``decode_chunk`` for a worker process: the table travels through shared memory."""
+    table, results = decode_chunk(chunk, limit)
+    return (handoff.send(table) if table is not None else None), results
 
 
 def _chunks(units: Iterable[Unit], first_id: int) -> Iterator[Chunk]:
@@ -244,7 +252,7 @@ def _run(
             yield table, [(fid, unit, r) for (fid, unit), r in zip(chunk, results, strict=True)]
         return
     with _pool(workers) as pool:
-        in_flight: dict[Future[tuple[pa.Table | None, list[UnitResult]]], Chunk] = {}
+        in_flight: dict[Future[tuple[tuple[str, str] | None, list[UnitResult]]], Chunk] = {}
         exhausted = False
         try:
             while in_flight or not exhausted:
@@ -253,18 +261,23 @@ def _run(
                     if chunk is None:
                         exhausted = True
                         break
-                    in_flight[pool.submit(decode_chunk, chunk, limit)] = chunk
+                    in_flight[pool.submit(decode_chunk_shared, chunk, limit)] = chunk
                 if not in_flight:
                     break
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in finished:
                     chunk = in_flight.pop(future)
                     try:
-                        table, results = future.result()
+                        paths, results = future.result()
+                        table = handoff.receive(paths) if paths else None
                     except Exception as exc:  # a worker died: account for every unit, keep going
                         reason = f"decoder failed: {exc.__class__.__name__}: {exc}"
                         table, results = None, [Refused(u.display, reason).parse(limit) for _, u in chunk]
                     yield table, [(fid, unit, r) for (fid, unit), r in zip(chunk, results, strict=True)]
         finally:
-            for future in in_flight:
-                future.cancel()
+            for future in in_flight:  # cancelled or abandoned: leave no table behind in shared memory
+                if not future.cancel():
+                    with suppress(Exception):
+                        paths, _ = future.result()
+                        if paths:
+                            handoff.discard(paths)
