@@ -15,13 +15,15 @@ from datetime import datetime
 from investigations.case import Case
 from investigations.decode import DEFAULT_MAX_DECOMPRESSED
 from investigations.ingest import IngestReport, Progress, ingest_units
-from investigations.sources.files import scan_paths
+from investigations.sources.files import narrow, scan_paths
+from investigations.sources.s3layout import Narrowing
 from investigations.timeparse import iso
 
 
 @dataclass(slots=True)
 class SourceOptions:
-    """Narrowing and access options; S3 uses all of them, local folders the layout filters."""
+    """Narrowing and access options: accounts, regions and window narrow by the S3 layout's folders,
+    in a bucket and in a local copy alike."""
 
     accounts: list[str] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
@@ -30,6 +32,7 @@ class SourceOptions:
     profile: str | None = None
     max_decompressed: int = DEFAULT_MAX_DECOMPRESSED
     workers: int | None = None
+    land_early: bool = False  # show events while a long ingest goes on (the workbench sets it)
 
     def recorded(self) -> dict[str, object]:
         """What the case keeps: the options that shaped the pull (never credentials)."""
@@ -107,38 +110,18 @@ def ingest_source(
         from investigations.sources.s3 import s3_units  # boto3 is imported only when S3 is used
 
         pull = s3_units(uri, options, cancel=cancel)
-        kind = "s3"
-        report = ingest_units(
-            case.store,
-            pull.units,
-            source=uri,
-            source_id=source_id,
-            total_files=pull.total_files,
-            total_bytes=pull.total_bytes,
-            workers=options.workers,
-            max_decompressed=options.max_decompressed,
-            progress=progress,
-            cancel=cancel,
-        )
-        report.digests += pull.digests
-        report.skipped.extend(pull.skipped)
+        kind, units, files, size = "s3", pull.units, pull.total_files, pull.total_bytes
+        digests, skipped = pull.digests, pull.skipped
     else:
         scan = scan_paths([uri])
-        kind = "path"
-        report = ingest_units(
-            case.store,
-            scan.units,
-            source=uri,
-            source_id=source_id,
-            total_files=len(scan.units),
-            total_bytes=scan.total_bytes,
-            workers=options.workers,
-            max_decompressed=options.max_decompressed,
-            progress=progress,
-            cancel=cancel,
-        )
-        report.digests += len(scan.digests)
-        report.skipped.extend(scan.skipped)
+        narrow(scan, Narrowing.of(options.accounts, options.regions, options.start, options.end))
+        kind, units, files, size = "path", scan.units, len(scan.units), scan.total_bytes
+        digests, skipped = len(scan.digests), scan.skipped
+    report = ingest_units(case.store, units, source=uri, source_id=source_id, total_files=files, total_bytes=size,
+                          workers=options.workers, max_decompressed=options.max_decompressed,
+                          progress=progress, cancel=cancel, land_early=options.land_early)
+    report.digests += digests
+    report.skipped.extend(skipped)
     record_report(case, source_id, kind, uri, options.recorded(), report)
     return report
 

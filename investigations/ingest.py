@@ -131,10 +131,11 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 class _Batcher:
     """Collects decoded tables and writes them to the store in large batches."""
 
-    def __init__(self, store: EventStore, source_id: int, report: IngestReport) -> None:
+    def __init__(self, store: EventStore, source_id: int, report: IngestReport, land_early: bool) -> None:
         self.store = store
         self.source_id = source_id
         self.report = report
+        self.land_early = land_early
         self.tables: list[pa.Table] = []
         self.pending: list[tuple[int, str, UnitResult]] = []
         self.rows = 0
@@ -174,6 +175,10 @@ class _Batcher:
                           decoded.kind, record.events, dup, bad))
         self.store.add_files(files)
         self.store.add_rejections(rejections)
+        if self.land_early and self.store.staged() >= max(self.store.count(), _FLUSH_ROWS):
+            # Make events browsable while loading goes on. Landing only when the staged rows
+            # at least match the visible ones keeps the total re-sorting under twice the final.
+            self.store.finalize()
         self.tables, self.pending, self.rows = [], [], 0
 
 
@@ -189,11 +194,16 @@ def ingest_units(
     max_decompressed: int = DEFAULT_MAX_DECOMPRESSED,
     progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
+    land_early: bool = False,
 ) -> IngestReport:
-    """Decode and store every unit; returns the accounting. The store is finalised on return."""
+    """Decode and store every unit; returns the accounting. The store is finalised on return.
+
+    ``land_early`` makes events visible during a long ingest (the workbench opens on them while
+    loading continues); headless ingests leave it off and sort once at the end.
+    """
     started = time.perf_counter()
     report = IngestReport()
-    batcher = _Batcher(store, source_id, report)
+    batcher = _Batcher(store, source_id, report, land_early)
     file_id = store.next_file_id()
     done_bytes = 0
     events = 0

@@ -9,11 +9,13 @@ silently; digest files are counted for the integrity check, not decoded as event
 from __future__ import annotations
 
 import os
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from investigations.sources.s3layout import Narrowing
 from investigations.sources.units import LocalFile, Refused, Unit
 
 _EVIDENCE_SUFFIXES = (".json", ".gz", ".jsonl", ".ndjson", ".zip", ".log")
@@ -112,6 +114,37 @@ def _walk(root: str, seen: set[tuple[int, int]], scan: LocalScan) -> Iterator[tu
                 scan.units.append(Refused(entry.path, "broken symbolic link"))
         except OSError as exc:
             scan.units.append(Refused(entry.path, f"cannot read: {exc.strerror}"))
+
+
+_LAYOUT = re.compile(
+    r"(?:^|/)AWSLogs/(?:o-[a-z0-9]{10,32}/)?(?P<account>\d{12})/CloudTrail[A-Za-z-]*/(?P<region>[a-z0-9-]+)/"
+    r"(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/"
+)
+
+
+def narrow(scan: LocalScan, narrowing: Narrowing) -> None:
+    """Keep only files whose place in the CloudTrail layout fits the accounts, regions and window.
+
+    Files outside the layout (exports, single files) are kept: only the layout says where a
+    file belongs. What is left out is summarised in one skipped line, so the count is visible.
+    """
+    if not (narrowing.accounts or narrowing.regions or narrowing.windowed):
+        return
+    kept: list[Unit] = []
+    dropped = 0
+    for unit in scan.units:
+        match = _LAYOUT.search(unit.display.replace("\\", "/"))
+        if match and (
+            (narrowing.accounts and match["account"] not in narrowing.accounts)
+            or (narrowing.regions and match["region"] not in narrowing.regions)
+            or not narrowing.overlaps((int(match["y"]), int(match["m"]), int(match["d"])))
+        ):
+            dropped += 1
+            continue
+        kept.append(unit)
+    scan.units = kept
+    if dropped:
+        scan.skipped.append(("(layout)", f"{dropped} files outside the requested accounts, regions or dates"))
 
 
 def scan_paths(paths: list[str]) -> LocalScan:

@@ -219,3 +219,21 @@ def test_other_json_skipped_in_a_folder_but_rejected_when_named(tmp_path, capsys
     assert code == 2
     assert out["rejected"] == [{"path": str(folder / "scenario.json"),
                                 "reason": "JSON, but not CloudTrail (no Records, Events or event fields)"}]
+
+
+def test_local_layout_narrowed_by_account_region_and_day(tmp_path, capsys):
+    def put(account: str, region: str, day: str, record: dict) -> None:
+        folder = tmp_path / "AWSLogs" / account / "CloudTrail" / region / "2024" / "05" / day
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{account}_CloudTrail_{region}_202405{day}T0000Z_x.json.gz").write_bytes(
+            gzip.compress(orjson.dumps({"Records": [record]})))
+
+    put("111122223333", "us-east-1", "01", A)
+    put("444455556666", "eu-west-1", "01", B)
+    put("111122223333", "us-east-1", "09", C)  # eight days later: outside the window's one-day margin
+    put("111122223333", "eu-west-1", "01", {**C, "eventID": "other-region"})
+    code = main(["ingest", str(tmp_path / "AWSLogs"), "--case", str(tmp_path / "case"), "--json",
+                 "--accounts", "111122223333", "--regions", "us-east-1", "--start", "2024-05-01", "--end", "2024-05-02"])
+    out = orjson.loads(capsys.readouterr().out)
+    assert (code, out["events_added"]) == (0, 1)
+    assert {"path": "(layout)", "reason": "3 files outside the requested accounts, regions or dates"} in out["skipped"]
