@@ -63,10 +63,23 @@ class Unsupported(Exception):
 
 
 @dataclass(slots=True)
-class Translation:
-    sql: str = ""
+class Frag:
+    """A piece of SQL with its own parameters. ``raw``: it reads the raw record (needs ``r``);
+    ``exact``: in a typed-only pass, this is the whole condition rather than a looser stand-in."""
+
+    sql: str
     params: list[Any] = field(default_factory=list)
-    needs_raw: bool = False
+    raw: bool = False
+    exact: bool = True
+
+
+def _join(op: str, parts: list[Frag]) -> Frag:
+    return Frag(
+        "(" + f" {op} ".join(p.sql for p in parts) + ")",
+        [x for p in parts for x in p.params],
+        any(p.raw for p in parts),
+        all(p.exact for p in parts),
+    )
 
 
 def _like(value: SigmaString) -> str:
@@ -82,94 +95,106 @@ def _like(value: SigmaString) -> str:
     return "".join(out)
 
 
+def _no_placeholder(value: Any) -> None:
+    if isinstance(value, SigmaString) and value.contains_placeholder():
+        raise Unsupported("placeholders (the expand modifier needs a processing pipeline)")
+
+
 class Translator:
-    """One rule's condition to SQL; ``resolve_cidr`` looks networks up against the store."""
+    """One rule's condition to SQL; ``resolve_cidr`` looks networks up against the store.
 
-    def __init__(self, resolve_cidr: CidrResolver) -> None:
+    With ``typed_only`` it builds a prefilter instead: a condition on typed columns alone that
+    every matching event satisfies (parts that read the raw record are left out, so the result may
+    let more through). The evaluator uses it to read raw records only for the rows it selects.
+    """
+
+    def __init__(self, resolve_cidr: CidrResolver, typed_only: bool = False) -> None:
         self.resolve_cidr = resolve_cidr
-        self.out = Translation()
+        self.typed_only = typed_only
 
-    def translate(self, node: Any) -> Translation:
-        self.out.sql = self._node(node)
-        return self.out
+    def translate(self, node: Any) -> Frag | None:
+        """The condition's SQL; in typed-only mode None when no typed part constrains it."""
+        return self._node(node)
 
-    def _node(self, node: Any) -> str:
-        if isinstance(node, ConditionAND):
-            return "(" + " AND ".join(self._node(a) for a in node.args) + ")"
-        if isinstance(node, ConditionOR):
-            return "(" + " OR ".join(self._node(a) for a in node.args) + ")"
+    def _node(self, node: Any) -> Frag | None:
+        if isinstance(node, ConditionAND | ConditionOR):
+            parts = [self._node(a) for a in node.args]
+            kept = [p for p in parts if p is not None]
+            if isinstance(node, ConditionOR) and len(kept) < len(parts):
+                return None
+            if not kept:
+                return None
+            frag = _join("AND" if isinstance(node, ConditionAND) else "OR", kept)
+            frag.exact = frag.exact and len(kept) == len(parts)
+            return frag
         if isinstance(node, ConditionNOT):
-            return f"(NOT {self._node(node.args[0])})"
+            inner = self._node(node.args[0])
+            if inner is None or not inner.exact:
+                return None
+            return Frag(f"(NOT {inner.sql})", inner.params, inner.raw)
         if isinstance(node, ConditionFieldEqualsValueExpression):
             return self._field(node.field, node.value)
         if isinstance(node, ConditionValueExpression):
             return self._keyword(node.value)
         raise Unsupported(f"condition element {type(node).__name__}")
 
-    def _expr(self, path: str) -> str:
-        if not is_typed(path):
-            self.out.needs_raw = True
-        return text_expr(path)
-
-    def _param(self, value: Any) -> str:
-        self.out.params.append(value)
-        return "?"
-
-    @staticmethod
-    def _no_placeholder(value: Any) -> None:
-        if isinstance(value, SigmaString) and value.contains_placeholder():
-            raise Unsupported("placeholders (the expand modifier needs a processing pipeline)")
-
-    def _keyword(self, value: Any) -> str:
-        self._no_placeholder(value)
+    def _keyword(self, value: Any) -> Frag | None:
+        """Full-text search over the raw record: a semi-join, so the raw text is scanned once."""
+        _no_placeholder(value)
         if not isinstance(value, SigmaString):
             raise Unsupported(f"keyword of type {type(value).__name__}")
-        self.out.needs_raw = True
-        pattern = _like(value)
-        return f"coalesce(r.raw ILIKE {self._param('%' + pattern.strip('%') + '%')} ESCAPE '\\', false)"
+        if self.typed_only:
+            return None
+        pattern = "%" + _like(value).strip("%") + "%"
+        return Frag("e.rid IN (SELECT rid FROM raw_events WHERE raw ILIKE ? ESCAPE '\\')", [pattern])
 
-    def _field(self, path: str | None, value: Any) -> str:
+    def _field(self, path: str | None, value: Any) -> Frag | None:
         if path is None:
             return self._keyword(value)
         if isinstance(value, SigmaExpansion):
-            return "(" + " OR ".join(self._field(path, v) for v in value.values) + ")"
-        self._no_placeholder(value)
-        expr = self._expr(path)
-        return f"coalesce({self._leaf(expr, value)}, false)"
+            parts = [self._field(path, v) for v in value.values]
+            return None if any(p is None for p in parts) else _join("OR", [p for p in parts if p is not None])
+        _no_placeholder(value)
+        raw = not is_typed(path)
+        if isinstance(value, SigmaFieldReference):
+            raw = raw or not is_typed(value.field)
+        if raw and self.typed_only:
+            self._leaf(text_expr(path), value)  # still reject what cannot be evaluated
+            return None
+        sql, params = self._leaf(text_expr(path), value)
+        return Frag(f"coalesce({sql}, false)", params, raw)
 
-    def _leaf(self, expr: str, value: Any) -> str:
+    def _leaf(self, expr: str, value: Any) -> tuple[str, list[Any]]:
         if isinstance(value, SigmaNull):
-            return f"{expr} IS NULL"
+            return f"{expr} IS NULL", []
         if isinstance(value, SigmaExists):
-            return f"{expr} IS {'NOT ' if value.exists else ''}NULL"
+            return f"{expr} IS {'NOT ' if value.exists else ''}NULL", []
         if isinstance(value, SigmaBool):
-            return f"lower({expr}) = {self._param('true' if value.boolean else 'false')}"
+            return f"lower({expr}) = ?", ["true" if value.boolean else "false"]
         if isinstance(value, SigmaTimestampPart):
             raise Unsupported("timestamp part modifiers (minute, hour, day, week, month, year)")
         if isinstance(value, SigmaNumber):
-            return f"{expr} = {self._param(str(value.number))}"
+            return f"{expr} = ?", [str(value.number)]
         if isinstance(value, SigmaCompareExpression):
-            return f"TRY_CAST({expr} AS DOUBLE) {_COMPARE[value.op]} {self._param(float(value.number.number))}"
+            return f"TRY_CAST({expr} AS DOUBLE) {_COMPARE[value.op]} ?", [float(value.number.number)]
         if isinstance(value, SigmaCasedString):
             if value.contains_special():
-                return f"{expr} LIKE {self._param(_like(value))} ESCAPE '\\'"
-            return f"{expr} = {self._param(value.to_plain())}"
+                return f"{expr} LIKE ? ESCAPE '\\'", [_like(value)]
+            return f"{expr} = ?", [value.to_plain()]
         if isinstance(value, SigmaString):
             if value.contains_special():
-                return f"{expr} ILIKE {self._param(_like(value))} ESCAPE '\\'"
-            return f"lower({expr}) = lower({self._param(value.to_plain())})"
+                return f"{expr} ILIKE ? ESCAPE '\\'", [_like(value)]
+            return f"lower({expr}) = lower(?)", [value.to_plain()]
         if isinstance(value, SigmaRegularExpression):
             flags = "".join(sorted(_RE_FLAGS[f] for f in value.flags))
-            pattern = (f"(?{flags})" if flags else "") + str(value.regexp)
-            return f"regexp_matches({expr}, {self._param(pattern)})"
+            return f"regexp_matches({expr}, ?)", [(f"(?{flags})" if flags else "") + str(value.regexp)]
         if isinstance(value, SigmaCIDRExpression):
-            inside = self.resolve_cidr(expr, [value.network])
-            return f"{expr} IN (SELECT unnest({self._param(inside)}::VARCHAR[]))"
+            return f"{expr} IN (SELECT unnest(?::VARCHAR[]))", [self.resolve_cidr(expr, [value.network])]
         if isinstance(value, SigmaFieldReference):
-            other = self._expr(value.field)
+            other = text_expr(value.field)
             if value.starts_with:
-                return f"starts_with(lower({expr}), lower({other}))"
+                return f"starts_with(lower({expr}), lower({other}))", []
             if value.ends_with:
-                return f"ends_with(lower({expr}), lower({other}))"
-            return f"lower({expr}) = lower({other})"
+                return f"ends_with(lower({expr}), lower({other}))", []
+            return f"lower({expr}) = lower({other})", []
         raise Unsupported(f"value type {type(value).__name__} (modifier not evaluated by Trailhound)")
