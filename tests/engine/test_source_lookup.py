@@ -106,9 +106,8 @@ def test_pages_every_region_within_two_requests_a_second(cloudtrail, tmp_path: P
     east = _calls(server, "us-east-1")
     assert [c.body.get("NextToken") for c in east] == [None, *service.issued[:3]]
     assert all(c.body["MaxResults"] == 50 for c in east)
+    # Judged at the server by AWS's own kind of limiter (a token bucket, 2/s): never exceeded.
     assert limit.throttled == []
-    times = [c.time for c in east]
-    assert all(later - earlier >= 0.9 for earlier, later in zip(times, times[2:], strict=False))
     assert report.complete and not (tmp_path / "case" / STATE_FILE).exists()
 
 
@@ -254,11 +253,12 @@ def test_no_credentials_is_a_usage_error(cloudtrail, tmp_path: Path, monkeypatch
 
 def test_cancel_event_stops_fetching_and_keeps_what_arrived(cloudtrail, tmp_path: Path) -> None:
     cancel = threading.Event()
-    settings = LookupSettings(round_pages=1)  # 2 requests/s: the region is far from done when cancelled
+    # Pages of 10 at 2 requests/s: 16 pages, 7.5 s, so the region is far from done when cancelled.
+    settings = LookupSettings(round_pages=1, page_size=10)
     report = _pull(tmp_path / "case", ["us-east-1"], settings, progress=lambda stats: cancel.set(), cancel=cancel)
     assert not report.complete
     assert report.ingest.cancelled
     state = orjson.loads((tmp_path / "case" / STATE_FILE).read_bytes())
     pages = state["regions"]["us-east-1"]["pages"]
     assert pages == report.regions["us-east-1"].pages  # every page fetched was stored
-    assert report.ingest.events_added == 50 * pages
+    assert report.ingest.events_added == 10 * pages
