@@ -74,6 +74,35 @@ def bucket_size(low: datetime, high: datetime, width: int) -> int:
     return LADDER[-1]
 
 
+@dataclass(frozen=True, slots=True)
+class Axis:
+    """``n`` buckets of ``size`` seconds from ``origin`` (epoch seconds, a multiple of ``size``)."""
+
+    origin: int
+    size: int
+    n: int
+
+    def histogram(self, counts: dict[int, int]) -> Histogram:
+        """Place per-bucket counts (bucket index -> count) on this axis."""
+        values = [0] * self.n
+        for index, count in counts.items():
+            if index is not None and 0 <= index < self.n:
+                values[index] = count
+        return Histogram(_EPOCH + timedelta(seconds=self.origin), self.size, tuple(values))
+
+    @property
+    def bucket_sql(self) -> str:
+        """SQL for an event's bucket index on this axis."""
+        return f"(CAST(epoch(event_time) AS BIGINT) - {self.origin}) // {self.size}"
+
+
+def axis(low: datetime, high: datetime, width: int) -> Axis:
+    """The axis that shows ``[low, high]`` in at most ``width`` round-sized buckets."""
+    size = bucket_size(low, high, width)
+    origin = _floor(low, size)
+    return Axis(origin, size, (_seconds(high) - origin) // size + 1)
+
+
 def histogram(
     con: _Sql,
     where: str = "TRUE",
@@ -93,19 +122,13 @@ def histogram(
             return None
     else:
         low, high = span
-    size = bucket_size(low, high, width)
-    origin = _floor(low, size)
-    n = (_seconds(high) - origin) // size + 1
+    frame = axis(low, high, width)
     rows = con.execute(
-        "SELECT (CAST(epoch(event_time) AS BIGINT) - ?) // ? AS b, count(*) FROM events "
+        f"SELECT {frame.bucket_sql} AS b, count(*) FROM events "
         f"WHERE ({where}) AND event_time >= ? AND event_time <= ? GROUP BY b",
-        [origin, size, *params, low, high],
+        [*params, low, high],
     ).fetchall()
-    counts = [0] * n
-    for index, count in rows:
-        if 0 <= index < n:
-            counts[index] = count
-    return Histogram(_EPOCH + timedelta(seconds=origin), size, tuple(counts))
+    return frame.histogram(dict(rows))
 
 
 def _seconds(moment: datetime) -> int:

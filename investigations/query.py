@@ -380,3 +380,28 @@ def with_time_range(text: str, start: datetime | None, end: datetime | None) -> 
     rest = " ".join("".join(kept).split())
     bounds = [f"after:{iso(start)}" if start else "", f"before:{iso(end)}" if end else ""]
     return " ".join(part for part in (rest, *bounds) if part)
+
+
+def time_bounds(text: str) -> tuple[datetime | None, datetime | None]:
+    """The top-level ``after:``/``before:`` of ``text``, so a histogram can zoom to them."""
+    try:
+        tokens = _tokens(text)
+    except QueryError:
+        return None, None
+    low = high = None
+    depth = 0
+    for tok in tokens:
+        depth += tok.kind == "("
+        depth -= tok.kind == ")"
+        spec = _BY_NAME.get((tok.field or "").lower())
+        if depth or tok.kind != "term" or tok.negate or spec is None or spec.kind not in _TIME_FIELDS:
+            continue
+        try:
+            moment = parse_time(tok.value)
+        except ValueError:
+            continue
+        if spec.kind == "after":
+            low = moment if low is None else max(low, moment)
+        else:
+            high = moment if high is None else min(high, moment)
+    return low, high

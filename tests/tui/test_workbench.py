@@ -1,0 +1,170 @@
+"""The workbench's flows, driven by keys through Pilot on the scenario case (tests/tui/scenario.py).
+
+Expected rows are read off the scenario's story: E<n> is the n-th record there, in time order.
+"""
+
+from __future__ import annotations
+
+from textual.command import CommandList
+from textual.widgets import Input
+
+from tests.tui.conftest import SIZE, screen_text, settle
+from tui.screens.help import HelpScreen
+from tui.screens.workbench import WorkbenchScreen
+from tui.widgets.filter_bar import FilterBar
+from tui.widgets.timeline import Timeline
+from tui.widgets.volume import VolumeChart
+
+
+def names(app) -> list[str]:
+    timeline = app.screen.query_one(Timeline)
+    return [timeline.rows.get(i)["event_name"] for i in range(len(timeline.rows))]
+
+
+def status(app) -> str:
+    return str(app.screen.query_one("#filter-status").render())
+
+
+async def apply_filter(pilot, text: str) -> None:
+    """Focus the bar with its key, put the query in, press enter (typing each key is covered once)."""
+    await pilot.press("slash")
+    pilot.app.screen.query_one(FilterBar).input.value = text
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def test_opening_a_built_case_shows_every_event(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, WorkbenchScreen)
+        assert names(app) == [
+            "ListBuckets",
+            "PutObject",
+            "GetCallerIdentity",
+            "ListUsers",
+            "AssumeRole",
+            "DeleteTrail",
+            "GetObject",
+            "AssumeRole",
+            "ListBuckets",
+            "GetObject",
+            "DescribeInstances",
+            "ListRoles",
+        ]
+        assert status(app).startswith("12 events")
+        timeline = app.screen.query_one(Timeline)
+        header = timeline.render_line(0).text
+        for title in ("TIME (UTC)", "ACCOUNT", "REGION", "ACTOR", "KEY", "SOURCE IP", "EVENT", "ERROR", "RESOURCE"):
+            assert title in header
+
+
+async def test_filter_selects_and_reports_count(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"ip:203.0.113.0/24", "enter")
+        await settle(pilot)
+        # E3 GetCallerIdentity and E4 ListUsers from .50, E5 AssumeRole from .51
+        assert names(app) == ["GetCallerIdentity", "ListUsers", "AssumeRole"]
+        assert status(app).startswith("3 events")
+        await pilot.press("slash", *" -error:*", "enter")
+        await settle(pilot)
+        assert names(app) == ["GetCallerIdentity", "AssumeRole"]
+        assert app.screen.query_one(FilterBar).input.value == "ip:203.0.113.0/24 -error:*"
+
+
+async def test_filter_error_points_at_the_mistake(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await apply_filter(pilot, "name:List* nmae:x")
+        text = status(app)
+        assert "col 12" in text and "did you mean name:" in text
+        assert app.screen.query_one(FilterBar).input.cursor_position == 11
+        assert len(names(app)) == 12  # nothing applied
+
+
+async def test_filter_history_and_completion(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await apply_filter(pilot, "name:List*")
+        await apply_filter(pilot, "error:*")
+        await pilot.press("slash", "up")
+        assert app.screen.query_one(FilterBar).input.value == "error:*"
+        await pilot.press("up")
+        assert app.screen.query_one(FilterBar).input.value == "name:List*"
+        await pilot.press("ctrl+u", *"-rea")
+        await settle(pilot)
+        await pilot.press("tab")
+        assert app.screen.query_one(Input).value == "-readonly:"
+        assert "fields:" in status(app) or "readonly:" in status(app)
+
+
+async def test_value_completion_offers_what_the_case_holds(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"name:Desc")
+        await settle(pilot)
+        await pilot.press("tab")
+        assert app.screen.query_one(FilterBar).input.value == "name:DescribeInstances"
+
+
+async def test_histogram_bar_narrows_time(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        volume = app.screen.query_one(VolumeChart)
+        # 08:00..09:40 on 158 columns: one-minute bars; the cursor starts on the last busy bar (09:40, E12).
+        assert volume.data.bucket == 60 and volume.cursor == 100
+        await pilot.press("v", *["left"] * 10, "enter")
+        await settle(pilot)
+        assert app.screen.query_one(FilterBar).input.value == ("after:2024-05-01T09:30:00Z before:2024-05-01T09:31:00Z")
+        assert names(app) == ["DescribeInstances"]
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        assert len(names(app)) == 12
+
+
+async def test_histogram_run_of_bars(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("v")
+        app.screen.query_one(VolumeChart).cursor = 61
+        await pilot.press(*["shift+left"] * 6, "enter")
+        await settle(pilot)
+        # bars 55..61 cover 08:55 to 09:02 (exclusive): E3 (09:00) and E4 (09:01)
+        assert names(app) == ["GetCallerIdentity", "ListUsers"]
+
+
+async def test_clicking_a_bar_narrows_to_it(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        # one cell per one-minute bar; bar 65 is 09:05, when E6 DeleteTrail happened
+        await pilot.click(VolumeChart, offset=(1 + 65, 1))
+        await settle(pilot)
+        assert names(app) == ["DeleteTrail"]
+
+
+async def test_help_lists_the_keys_and_fields(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        for words in ("Actor", "Back", "Filter", "Help", "name:", "readonly:"):
+            assert words in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, WorkbenchScreen)
+
+
+async def test_command_palette_runs_a_pivot(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "down", "ctrl+p", *"source IP")
+        commands = app.screen.query_one(CommandList)
+        for _ in range(100):
+            if commands.option_count and "source IP" in str(commands.get_option_at_index(0).prompt):
+                break
+            await pilot.pause(0.05)
+        assert "Pivot to the source IP" in str(commands.get_option_at_index(0).prompt)
+        await pilot.press("enter")
+        await settle(pilot)
+        # E3 came from 203.0.113.50, as did E4
+        assert names(app) == ["GetCallerIdentity", "ListUsers"]

@@ -1,0 +1,230 @@
+"""The Trailhound app: opens a case, loads evidence in the background, hosts the screens.
+
+``make_app`` is the one way to build it, for the command line and for tests alike. Loading runs
+in a thread worker that survives screen changes: the workbench opens as soon as the first events
+are stored and keeps receiving progress until the last source is in.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
+
+from investigations.case import Case, CaseError
+from investigations.evidence import SourceOptions, ingest_sources, merge
+from investigations.ingest import IngestReport, Progress
+from investigations.store import StoreError
+from investigations.textsafe import clean
+from tui.cli_open import data_dir, remember_case
+from tui.commands import ActionCommands
+from tui.messages import LoadFinished, LoadProgress, StoreChanged
+from tui.reader import Reader
+
+if TYPE_CHECKING:
+    from tui.screens.workbench import WorkbenchScreen
+
+
+@dataclass(slots=True)
+class Launch:
+    """What to open: a case folder (None for the start screen) and sources to load into it."""
+
+    case_dir: Path | None = None
+    sources: list[str] = field(default_factory=list)
+    options: SourceOptions = field(default_factory=SourceOptions)
+    data_dir: Path = field(default_factory=data_dir)
+
+
+class TrailhoundApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "Trailhound"
+    COMMANDS = App.COMMANDS | {ActionCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark,f1", "help", "Help"),
+        Binding("ctrl+p", "command_palette", "Commands", show=False),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, launch: Launch) -> None:
+        super().__init__()
+        self.launch = launch
+        self.case: Case | None = None
+        self.reader: Reader | None = None
+        self.cancel_loading = threading.Event()
+        self.progress: dict[str, Progress] = {}
+        self.loading = False
+        self.report: IngestReport | None = None
+        self._ingest_done = threading.Event()
+        self.workbench: WorkbenchScreen | None = None
+        self._ingest_done.set()
+
+    def on_mount(self) -> None:
+        if self.launch.case_dir is None:
+            self.show_start()
+        else:
+            self.open_case(self.launch.case_dir, self.launch.sources)
+
+    # -- opening ------------------------------------------------------------------------------
+    def show_start(self, error: str | None = None) -> None:
+        from tui.screens.start import StartScreen
+
+        self.push_screen(StartScreen(self.launch.data_dir, error))
+
+    def open_case(self, case_dir: Path, sources: list[str]) -> None:
+        """Open (or create) the case; load new sources; show the workbench once there are events."""
+        try:
+            self.case = Case.open(case_dir, create=True)
+        except (CaseError, StoreError) as exc:
+            self.show_start(str(exc))
+            return
+        self.reader = Reader(self.case.store)
+        known = {s.get("uri") for s in self.case.data.get("sources", [])}
+        fresh = [s for s in sources if s not in known]
+        if len(fresh) < len(sources):
+            self.notify(
+                "Sources already in this case were not read again (use `trailhound ingest` to re-add).", markup=False
+            )
+        remember_case(
+            self.case.root, self.case.data.get("name", case_dir.name), self.reader.count(), self.launch.data_dir
+        )
+        if fresh:
+            self.loading = True
+            self._ingest_done.clear()
+            self.load_sources(fresh)
+        if self.reader.count():
+            self.show_workbench()
+        elif fresh:
+            from tui.screens.loading import LoadingScreen
+
+            self.push_screen(LoadingScreen(fresh))
+        else:
+            self.show_start(f"{self.case.root} holds no events yet: open a folder or s3:// prefix into it")
+
+    def show_workbench(self) -> None:
+        from tui.screens.workbench import WorkbenchScreen
+
+        assert self.case is not None and self.reader is not None
+        if self.workbench is not None:
+            return
+        self.workbench = screen = WorkbenchScreen(
+            self.reader, self.case.data.get("name", self.case.root.name), self.launch.data_dir / "filter-history"
+        )
+        if len(self.screen_stack) > 1:
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    # -- loading ------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="ingest", exit_on_error=False)
+    def load_sources(self, sources: list[str]) -> None:
+        """Ingest each source, re-sorting the store as it doubles so early events are browsable."""
+        case = self.case
+        assert case is not None
+        store = case.store
+        shown = store.count()
+
+        def progress(snapshot: Progress) -> None:
+            nonlocal shown
+            self.post_message(LoadProgress(snapshot))
+            stored = store.count()
+            if stored and stored >= 2 * shown:
+                store.finalize()
+                shown = stored
+                self.post_message(StoreChanged(stored))
+
+        total = IngestReport()
+        error = None
+        try:
+            for source in sources:
+                if self.cancel_loading.is_set():
+                    break
+                merge(total, ingest_sources(case, [source], self.launch.options, progress, self.cancel_loading))
+                shown = store.count()
+                self.post_message(StoreChanged(shown))
+        except Exception as exc:  # reported on screen; what landed before stays in the case
+            error = f"{exc.__class__.__name__}: {exc}"
+        finally:
+            self._ingest_done.set()
+        self.post_message(LoadFinished(total, error))
+
+    @on(LoadProgress)
+    def _progress(self, message: LoadProgress) -> None:
+        self.progress[message.progress.source] = message.progress
+        self._forward(message)
+
+    @on(StoreChanged)
+    def _landed(self, message: StoreChanged) -> None:
+        from tui.screens.loading import LoadingScreen
+
+        if message.events and isinstance(self.screen, LoadingScreen):
+            self.show_workbench()
+        else:
+            self._forward(message)
+
+    @on(LoadFinished)
+    def _finished(self, message: LoadFinished) -> None:
+        from tui.screens.loading import LoadingScreen
+
+        self.loading = False
+        self.report = message.report
+        report = message.report
+        if message.error:
+            self._announce(f"Loading stopped: {clean(message.error, 300)}", "error")
+        elif report is not None:
+            rejected = (
+                f", {report.rejected_total:,} rejected (SELECT * FROM rejections)" if report.rejected_total else ""
+            )
+            verb = "Loading cancelled" if report.cancelled else "Loaded"
+            text = f"{verb}: {report.events_added:,} events from {report.files:,} files{rejected}"
+            self._announce(text, "warning" if report.rejected_total else "information")
+        if isinstance(self.screen, LoadingScreen):
+            if self.reader is not None and self.reader.count():
+                self.show_workbench()
+            else:
+                self.screen.finished(message)
+        else:
+            self._forward(message)
+
+    def _announce(self, text: str, severity: SeverityLevel) -> None:
+        self.notify(text, severity=severity, timeout=10, markup=False)
+
+    def _forward(self, message: LoadProgress | StoreChanged | LoadFinished) -> None:
+        """Pass loading news to every open screen that shows it."""
+        for screen in self.screen_stack:
+            news = getattr(screen, "loading_news", None)
+            if news is not None:
+                news(message)
+
+    # -- actions ------------------------------------------------------------------------------
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def on_unmount(self) -> None:
+        self.cancel_loading.set()
+        self._ingest_done.wait(timeout=60)  # the store must not close under a writer
+        if self.reader is not None:
+            self.reader.close()
+        if self.case is not None:
+            self.case.close()
+
+
+def make_app(
+    case_dir: Path | None = None,
+    sources: list[str] | None = None,
+    options: SourceOptions | None = None,
+    data_dir_path: Path | None = None,
+) -> TrailhoundApp:
+    """The app as the command line runs it; tests pass a temporary ``data_dir_path``."""
+    launch = Launch(case_dir, list(sources or []), options or SourceOptions())
+    if data_dir_path is not None:
+        launch.data_dir = data_dir_path
+    return TrailhoundApp(launch)

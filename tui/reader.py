@@ -1,0 +1,152 @@
+"""The workbench's read path into the case store: one DuckDB cursor per thread, no shared lock.
+
+``EventStore``'s own methods serialise on one connection, and a background ingest holds that
+connection for whole batches. The UI must never wait behind it, so every read here goes through a
+per-thread cursor (DuckDB's connections are MVCC snapshots, safe to use beside the writer).
+Matching sequence numbers come back as a compact ``array('q')`` built straight from Arrow's
+buffer: a million of them cost 8 MB and no Python objects.
+"""
+
+from __future__ import annotations
+
+import threading
+from array import array
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from investigations.histogram import Axis, Histogram
+from investigations.store import ROW_COLUMNS, EventStore
+
+#: What the timeline grid shows; the detail pane asks for everything.
+GRID_COLUMNS: tuple[str, ...] = (
+    "seq",
+    "rid",
+    "event_time",
+    "event_id",
+    "recipient_account_id",
+    "aws_region",
+    "identity_type",
+    "identity_arn",
+    "identity_account_id",
+    "principal_id",
+    "user_name",
+    "invoked_by",
+    "access_key_id",
+    "source_ip",
+    "user_agent",
+    "event_source",
+    "event_name",
+    "error_code",
+    "read_only",
+    "resources",
+    "role_arn",
+    "issued_key",
+    "session_issuer_arn",
+)
+_GRID = ", ".join(GRID_COLUMNS)
+_ALL = ", ".join(ROW_COLUMNS)
+
+
+class Reader:
+    """Read-only queries for the UI; safe to call from the UI thread and from workers at once."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._guard = threading.Lock()
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self.store.cursor()
+            self._local.cursor = cursor
+            with self._guard:
+                self._cursors.append(cursor)
+        return cursor
+
+    def close(self) -> None:
+        with self._guard:
+            for cursor in self._cursors:
+                cursor.close()
+            self._cursors.clear()
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql, list(params)).fetchall()
+
+    def dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cur = self.con.execute(sql, list(params))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def count(self, where: str = "TRUE", params: Sequence[Any] = ()) -> int:
+        return int(self.fetch(f"SELECT count(*) FROM events WHERE seq IS NOT NULL AND ({where})", params)[0][0])
+
+    def span(self, low: int, high: int) -> list[dict[str, Any]]:
+        """Grid rows with ``low <= seq < high``: the unfiltered timeline is a dense range of seqs."""
+        return self.dicts(f"SELECT {_GRID} FROM events WHERE seq >= ? AND seq < ? ORDER BY seq", [low, high])
+
+    def rows(self, seqs: Sequence[int]) -> list[dict[str, Any]]:
+        """Grid rows for ascending ``seqs``; the range bound lets DuckDB skip row groups."""
+        if not seqs:
+            return []
+        return self.dicts(
+            f"SELECT {_GRID} FROM events WHERE seq BETWEEN ? AND ? AND list_contains(?, seq) ORDER BY seq",
+            [seqs[0], seqs[-1], list(seqs)],
+        )
+
+    def seqs(self, where: str, params: Sequence[Any] = ()) -> array[int]:
+        """Ascending sequence numbers of the matching events."""
+        table = self.con.sql(
+            f"SELECT seq FROM events WHERE seq IS NOT NULL AND ({where}) ORDER BY seq", params=list(params)
+        ).to_arrow_table()
+        return _int64s(table.column("seq"))
+
+    def matches(self, where: str, params: Sequence[Any], frame: Axis) -> tuple[array[int], Histogram]:
+        """Matching seqs and their histogram on ``frame`` from one scan (free text costs one pass)."""
+        table = self.con.sql(
+            f"SELECT seq, {frame.bucket_sql} AS b FROM events WHERE seq IS NOT NULL AND ({where}) ORDER BY seq",
+            params=list(params),
+        ).to_arrow_table()
+        counts = pc.value_counts(table.column("b")).to_pylist()
+        return _int64s(table.column("seq")), frame.histogram({c["values"]: c["counts"] for c in counts})
+
+    def span_of(self, where: str, params: Sequence[Any] = ()) -> tuple[Any, Any]:
+        return tuple(self.fetch(f"SELECT min(event_time), max(event_time) FROM events WHERE {where}", params)[0])
+
+    def row(self, seq: int) -> dict[str, Any] | None:
+        found = self.dicts(f"SELECT {_ALL} FROM events WHERE seq = ?", [seq])
+        return found[0] if found else None
+
+    def seq_of(self, event_id: str) -> int | None:
+        found = self.fetch("SELECT seq FROM events WHERE event_id = ? AND seq IS NOT NULL", [event_id])
+        return found[0][0] if found else None
+
+    def raw(self, rid: int) -> str | None:
+        found = self.fetch("SELECT raw FROM raw_events WHERE rid = ?", [rid])
+        return found[0][0] if found else None
+
+    def source_ips(self) -> list[str]:
+        return [ip for (ip,) in self.fetch("SELECT DISTINCT source_ip FROM events WHERE source_ip IS NOT NULL")]
+
+    def widths(self) -> dict[str, int]:
+        """Longest value per variable-width column, so the grid's columns fit the case's data."""
+        names = ("aws_region", "source_ip", "event_name", "error_code", "access_key_id")
+        sql = ", ".join(f"coalesce(max(length({n})), 0)" for n in names)
+        values = self.fetch(f"SELECT {sql} FROM events")[0]
+        return dict(zip(names, (int(v) for v in values), strict=True))
+
+
+def _int64s(column: pa.ChunkedArray) -> array[int]:
+    """A non-null int64 Arrow column as ``array('q')``, copied buffer to buffer."""
+    flat = column.combine_chunks()
+    out: array[int] = array("q")
+    if len(flat):
+        data = memoryview(flat.buffers()[1])
+        out.frombytes(data[flat.offset * 8 : (flat.offset + len(flat)) * 8])
+    return out

@@ -1,0 +1,231 @@
+"""The events view: a scope (all events, or one entity's) narrowed by the filter bar.
+
+Queries run in a thread worker on its own DuckDB cursor and come back as the matching sequence
+numbers plus the histogram, from one scan; the timeline then pages rows in as they scroll into
+view. A newer query supersedes an older one: results carry a token and stale ones are dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Static
+from textual.worker import get_current_worker
+
+from investigations.histogram import Histogram, axis, histogram
+from investigations.query import QueryError, parse, time_bounds, with_time_range
+from tui.reader import Reader
+from tui.widgets.detail import DetailPane
+from tui.widgets.filter_bar import FilterBar, pointer
+from tui.widgets.profile import ProfilePanel
+from tui.widgets.timeline import Rows, Timeline
+from tui.widgets.volume import VolumeChart
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The events a view starts from, before the filter: a title and a WHERE clause."""
+
+    title: str
+    where: str = "TRUE"
+    params: tuple[Any, ...] = ()
+
+
+class EventsPane(Vertical):
+    class FilterChanged(Message):
+        """The investigator applied a new filter (or narrowed time): a new step in history."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class Selected(Message):
+        def __init__(self, row: dict[str, Any] | None) -> None:
+            super().__init__()
+            self.row = row
+
+    class _Loaded(Message):
+        def __init__(
+            self, token: int, rows: Rows | None, hist: Histogram | None, seconds: float, error: QueryError | None
+        ) -> None:
+            super().__init__()
+            self.token = token
+            self.rows = rows
+            self.hist = hist
+            self.seconds = seconds
+            self.error = error
+
+    def __init__(self, reader: Reader, history_file: Any, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.reader = reader
+        self.history_file = history_file
+        self.scope = Scope("All events")
+        self.filter_text = ""
+        self._token = 0
+        self._keep: tuple[int | None, str | None] = (None, None)
+        self._detail_timer: Timer | None = None
+        self._ips: list[str] | None = None
+        self.last_seconds = 0.0
+
+    def compose(self) -> ComposeResult:
+        yield ProfilePanel(id="profile")
+        yield FilterBar(self.history_file, values=self._first_value, id="filter")
+        yield VolumeChart(id="volume")
+        yield Timeline(id="timeline")
+        yield DetailPane(id="detail")
+
+    def on_mount(self) -> None:
+        self.query_one(ProfilePanel).display = False
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.query_one(Timeline)
+
+    # -- loading ------------------------------------------------------------------------------
+    def load(self, scope: Scope, text: str, seq: int | None = None, event_id: str | None = None) -> None:
+        """Show ``scope`` filtered by ``text``, selecting ``event_id`` (or ``seq``) when present."""
+        self.scope = scope
+        self.filter_text = text
+        self.query_one(FilterBar).set_text(text)
+        self._keep = (seq, event_id)
+        self._token += 1
+        self.query_one(FilterBar).status(Text("querying…", style="dim"))
+        self._run(self._token, scope, text, max(self.query_one(VolumeChart).size.width, self.app.size.width - 2))
+
+    def reload(self) -> None:
+        """Re-run the current view after the store changed, keeping the selected event."""
+        row = self.timeline.current
+        self._ips = None
+        self.load(self.scope, self.filter_text, None, row["event_id"] if row else self._keep[1])
+
+    def invalidate(self) -> None:
+        self._ips = None
+
+    def _source_ips(self) -> list[str]:
+        if self._ips is None:
+            self._ips = self.reader.source_ips()
+        return self._ips
+
+    def _first_value(self, column: str, prefix: str) -> str | None:
+        found = self.reader.fetch(
+            f"SELECT {column} FROM events WHERE {column} ILIKE ? ESCAPE '\\' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+            [prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"],
+        )
+        return found[0][0] if found else None
+
+    @work(thread=True, exclusive=True, group="events", exit_on_error=False)
+    def _run(self, token: int, scope: Scope, text: str, width: int) -> None:
+        started = time.perf_counter()
+        worker = get_current_worker()
+        try:
+            compiled = parse(text, ips=self._source_ips)
+        except QueryError as exc:
+            self.post_message(self._Loaded(token, None, None, 0.0, exc))
+            return
+        reader = self.reader
+        low, high = time_bounds(text)
+        bounds = " AND ".join(
+            [f"({scope.where})", *(["event_time >= ?"] if low else []), *(["event_time < ?"] if high else [])]
+        )
+        span = reader.span_of(bounds, [*scope.params, *([low] if low else []), *([high] if high else [])])
+        if span[0] is None:
+            rows, hist = Rows(reader, 0, None), None
+        elif scope.where == "TRUE" and compiled.empty:
+            rows = Rows(reader, reader.count())
+            hist = histogram(reader.con, width=width, span=span)
+        else:
+            where = f"({scope.where}) AND ({compiled.where})"
+            seqs, hist = reader.matches(where, [*scope.params, *compiled.params], axis(span[0], span[1], width))
+            rows = Rows(reader, len(seqs), seqs)
+        if not worker.is_cancelled:
+            self.post_message(self._Loaded(token, rows, hist, time.perf_counter() - started, None))
+
+    @on(_Loaded)
+    def _loaded(self, message: _Loaded) -> None:
+        message.stop()
+        if message.token != self._token:
+            return
+        bar = self.query_one(FilterBar)
+        if message.error is not None:
+            bar.status(pointer(self.filter_text, message.error))
+            return
+        rows = message.rows
+        assert rows is not None
+        seq, event_id = self._keep
+        if event_id is not None:
+            seq = self.reader.seq_of(event_id)
+        cursor = rows.index_of(seq) if seq is not None and len(rows) else 0
+        self.timeline.show(rows, cursor)
+        self.query_one(VolumeChart).show(message.hist)
+        self.last_seconds = message.seconds
+        status = Text(f"{len(rows):,} events", style="bold")
+        status.append(f" · {self.scope.title}", style="dim")
+        bar.status(status)
+        if not len(rows):
+            self._show_detail()
+
+    # -- interaction --------------------------------------------------------------------------
+    @on(FilterBar.Applied)
+    def _applied(self, event: FilterBar.Applied) -> None:
+        event.stop()
+        self.timeline.focus()
+        self.post_message(self.FilterChanged(event.text))
+
+    @on(VolumeChart.Narrow)
+    def _narrow(self, event: VolumeChart.Narrow) -> None:
+        event.stop()
+        self.post_message(self.FilterChanged(with_time_range(self.filter_text, event.start, event.end)))
+
+    @on(Timeline.Highlighted)
+    def _highlighted(self, event: Timeline.Highlighted) -> None:
+        event.stop()
+        self.post_message(self.Selected(event.row))
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_timer = self.set_timer(0.08, self._show_detail)
+
+    @on(Timeline.Chosen)
+    def _chosen(self, event: Timeline.Chosen) -> None:
+        event.stop()
+        detail = self.query_one(DetailPane)
+        detail.display = True
+        self._show_detail()
+        detail.focus()
+
+    def _show_detail(self) -> None:
+        row = self.timeline.current
+        detail = self.query_one(DetailPane)
+        if row is None or not detail.display:
+            detail.show(None, None)
+            return
+        full = self.reader.row(row["seq"]) or row
+        detail.show(full, self.reader.raw(row["rid"]))
+
+    def toggle_detail(self) -> None:
+        detail = self.query_one(DetailPane)
+        detail.display = not detail.display
+        if detail.display:
+            self._show_detail()
+
+    def focus_filter(self) -> None:
+        self.query_one(FilterBar).input.focus()
+
+    def status(self, message: str | Text) -> None:
+        self.query_one(FilterBar).status(message)
+
+    def show_error(self, text: str, error: QueryError) -> None:
+        self.query_one(FilterBar).status(pointer(text, error))
+
+    def profile_panel(self) -> ProfilePanel:
+        return self.query_one(ProfilePanel)
+
+    def static(self, selector: str) -> Static:
+        return self.query_one(selector, Static)

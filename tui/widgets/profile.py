@@ -1,0 +1,93 @@
+"""An entity's profile, Amazon Detective style: when it was active, where, how, with what.
+
+Every value listed is a pivot (enter opens its own view); values first used after the entity's
+learning period are flagged NEW, the usual sign of a credential in someone else's hands.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from investigations.textsafe import clean
+from investigations.timeparse import iso
+from tui.messages import Pivot
+from tui.pivots import LABELS, Item, Profile, profile
+from tui.reader import Reader
+
+_VALUE_WIDTH = 64
+
+
+class ProfilePanel(Horizontal):
+    DEFAULT_CSS = """
+    ProfilePanel { height: 12; }
+    ProfilePanel > #profile-summary { width: 46; padding: 0 1; }
+    ProfilePanel > OptionList { width: 1fr; }
+    """
+
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.items: list[Item] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="profile-summary")
+        yield OptionList(id="profile-items")
+
+    def load(self, reader: Reader, kind: str, value: str) -> None:
+        """Profile the entity in a worker; the panel says so until the figures arrive."""
+        summary = Text(f"{LABELS.get(kind, kind)}\n", style="bold")
+        summary.append(clean(value, 200))
+        summary.append("\n\nprofiling…", style="dim")
+        self.query_one("#profile-summary", Static).update(summary)
+        self.query_one(OptionList).clear_options()
+        self._profile(reader, kind, value)
+
+    @work(thread=True, exclusive=True, group="profile", exit_on_error=False)
+    def _profile(self, reader: Reader, kind: str, value: str) -> None:
+        result = profile(reader, kind, value)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.show, result)
+
+    def show(self, profile: Profile) -> None:
+        summary = Text(f"{LABELS.get(profile.kind, profile.kind)}\n", style="bold")
+        summary.append(clean(profile.value, 200) + "\n\n")
+        summary.append(f"{profile.events:,} events\n")
+        summary.append(f"first {iso(profile.first) or '-'}\n")
+        summary.append(f"last  {iso(profile.last) or '-'}\n")
+        new = sum(1 for _, _, items in profile.sections for i in items if i.new)
+        if new:
+            summary.append(f"\n{new} newly observed values", style="bold yellow")
+        self.query_one("#profile-summary", Static).update(summary)
+        options: list[Option | None] = []
+        self.items = []
+        for title, total, items in profile.sections:
+            more = f" (top {len(items)} of {total})" if total > len(items) else ""
+            options.append(Option(Text(f"{title}{more}", style="bold underline"), disabled=True))
+            for item in items:
+                options.append(Option(_line(item), id=str(len(self.items))))
+                self.items.append(item)
+        listing = self.query_one(OptionList)
+        listing.clear_options()
+        listing.add_options(options)
+
+    @on(OptionList.OptionSelected, "#profile-items")
+    def _pivot(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id is not None:
+            item = self.items[int(event.option.id)]
+            self.post_message(Pivot(item.kind, item.value))
+
+
+def _line(item: Item) -> Text:
+    text = Text("  ")
+    text.append(clean(item.value, _VALUE_WIDTH).ljust(_VALUE_WIDTH))
+    text.append(f" {item.count:>9,}  ", style="bold")
+    text.append(f"{item.first:%m-%d %H:%M}→{item.last:%m-%d %H:%M}", style="dim")
+    if item.new:
+        text.append("  NEW", style="bold yellow")
+    return text
