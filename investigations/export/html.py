@@ -16,7 +16,6 @@ from investigations.export.cells import html_text as h
 from investigations.export.lineage_view import LineageGraph
 from investigations.export.report import Report, gather
 from investigations.export.scope import Selection
-from investigations.timeparse import iso
 
 if TYPE_CHECKING:
     from investigations.case import Case
@@ -56,7 +55,7 @@ def _events(events: list[dict[str, Any]]) -> str:
             marks.append("bookmark" + (f": {e['bookmark']}" if e["bookmark"] else ""))
         body.append(
             [
-                _v(iso(e["event_time"])),
+                _v(e["event_time"]),
                 _v(f"{e['event_source']}:{e['event_name']}"),
                 _v(e["identity_arn"] or e["principal_id"] or e["identity_type"]),
                 _v(e["source_ip"]),

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from investigations.export.cells import md_code, md_text, mermaid_label
 from investigations.export.report import Report, gather
 from investigations.export.scope import Selection
-from investigations.timeparse import iso
 
 if TYPE_CHECKING:
     from investigations.case import Case
@@ -40,7 +39,7 @@ def marks(row: dict[str, Any]) -> str:
 def event_rows(events: list[dict[str, Any]]) -> list[list[str]]:
     return [
         [
-            md_code(iso(e["event_time"]), True),
+            md_code(e["event_time"], True),
             md_code(f"{e['event_source']}:{e['event_name']}", True),
             md_code(e["identity_arn"] or e["principal_id"] or e["identity_type"], True),
             md_code(e["source_ip"], True),

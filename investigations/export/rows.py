@@ -12,15 +12,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from investigations.casefile.items import Bookmark, Finding, Tag
 from investigations.casefile.ops import contained_activity, items
 from investigations.export.scope import Selection
-from investigations.timeparse import iso
 
 if TYPE_CHECKING:
     from investigations.case import Case
@@ -67,6 +67,7 @@ _ENTITY_COLUMNS: dict[str, tuple[str, ...]] = {
     "resource": ("resources",),
 }
 WINDOW = 20_000
+_TIME_SQL = "strftime(event_time, '%Y-%m-%dT%H:%M:%SZ') AS event_time"
 
 
 @dataclass(slots=True)
@@ -108,15 +109,33 @@ class Annotator:
                         break
         return list(dict.fromkeys(labels))
 
-    def annotate(self, row: dict[str, Any]) -> None:
-        event_id = row["event_id"]
-        row["bookmark"] = self.bookmarks.get(event_id)
-        row["tags"] = self.tags(row)
-        row["findings"] = list(self.findings.get(event_id, ()))
+    def columns(self, window: pa.Table) -> dict[str, pa.Array]:
+        """The annotation columns for one window of events (constant columns when nothing is marked)."""
+        ids = window.column("event_id").to_pylist()
+        count = len(ids)
+        bookmarks = [self.bookmarks.get(i) for i in ids] if self.bookmarks else [None] * count
+        findings = [self.findings.get(i, []) for i in ids] if self.findings else [[]] * count
+        if self.entity_tags:
+            wanted = sorted({c for kind, _ in self.entity_tags for c in _ENTITY_COLUMNS.get(kind, ())} | {"event_id"})
+            values = [window.column(name).to_pylist() for name in wanted]
+            tags = [self.tags(dict(zip(wanted, row, strict=True))) for row in zip(*values, strict=True)]
+        elif self.event_tags:
+            tags = [list(self.event_tags.get(i, ())) for i in ids]
+        else:
+            tags = [[]] * count
+        return {
+            "bookmark": pa.array(bookmarks, pa.string()),
+            "tags": pa.array(tags, pa.list_(pa.string())),
+            "findings": pa.array(findings, pa.list_(pa.string())),
+        }
 
 
-def stream(case: Case, selection: Selection, raw: bool = False) -> Iterator[dict[str, Any]]:
-    """Timeline rows of the selection in time order; ``raw`` adds ``record`` (the original JSON text)."""
+def windows(case: Case, selection: Selection, raw: bool = False) -> Iterator[pa.Table]:
+    """The selection as Arrow tables of up to ``WINDOW`` events each, in time order.
+
+    Columns are ``TIMELINE_FIELDS`` (``event_time`` as ISO 8601 UTC text), plus ``record`` (the
+    original JSON text) when ``raw``. Arrow keeps the per-row Python work to the annotations.
+    """
     marks = Annotator.of(case)
     flag, flag_params = contained_activity(case)
     con = case.store.cursor()
@@ -126,45 +145,51 @@ def stream(case: Case, selection: Selection, raw: bool = False) -> Iterator[dict
         ).fetchall()
         if low is None:
             return
-        columns = ", ".join(("rid", *EVENT_FIELDS))
+        columns = ", ".join(("seq", "rid", *(_TIME_SQL if name == "event_time" else name for name in EVENT_FIELDS)))
         query = (
-            f"SELECT {columns}, ({flag}) AS after_containment FROM events "
-            f"WHERE seq >= ? AND seq < ? AND ({selection.where}) ORDER BY seq"
+            f"SELECT {columns}, coalesce({flag}, FALSE) AS after_containment FROM events "
+            f"WHERE seq >= ? AND seq < ? AND ({selection.where})"
         )
+        query += " ORDER BY seq"
         for start in range(low, high + 1, WINDOW):
-            cur = con.execute(query, [*flag_params, start, start + WINDOW, *selection.params])
-            names = [d[0] for d in cur.description]
-            batch = [dict(zip(names, values, strict=True)) for values in cur.fetchall()]
-            records = _records(con, [row["rid"] for row in batch]) if raw and batch else {}
-            for row in batch:
-                rid = row.pop("rid")
-                row["after_containment"] = bool(row["after_containment"])
-                marks.annotate(row)
-                if raw:
-                    row["record"] = records.get(rid)
-                yield row
+            window = con.sql(query, params=[*flag_params, start, start + WINDOW, *selection.params]).to_arrow_table()
+            if not window.num_rows:
+                continue
+            for name, column in marks.columns(window).items():
+                window = window.append_column(name, column)
+            if raw:
+                window = window.append_column("record", _records(con, window.column("rid")))
+            yield window.select([*TIMELINE_FIELDS, *(["record"] if raw else [])])
     finally:
         con.close()
 
 
-def _records(con: Any, rids: list[int]) -> dict[int, str]:
-    rows = con.execute(
+def stream(case: Case, selection: Selection, raw: bool = False) -> Iterator[dict[str, Any]]:
+    """Timeline rows of the selection in time order, as dicts (see ``windows`` for the columns)."""
+    for window in windows(case, selection, raw):
+        names = window.column_names
+        yield from (
+            dict(zip(names, row, strict=True)) for row in zip(*(c.to_pylist() for c in window.columns), strict=True)
+        )
+
+
+def _records(con: Any, rids: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The raw JSON of a window's events, in the window's order, fetched and arranged in Arrow.
+
+    A SQL join would let DuckDB build its hash table over all of ``raw_events``; a range-bounded
+    lookup by rid reads only the records wanted.
+    """
+    bounds = pc.min_max(rids)
+    found = con.sql(
         "SELECT rid, raw FROM raw_events WHERE rid BETWEEN ? AND ? AND rid IN (SELECT unnest(?))",
-        [min(rids), max(rids), rids],
-    ).fetchall()
-    return dict(rows)
-
-
-def cell(value: Any) -> Any:
-    """A row value as plain JSON data: times in ISO 8601 UTC, everything else unchanged."""
-    if isinstance(value, datetime):
-        return iso(value)
-    return value
+        params=[bounds["min"].as_py(), bounds["max"].as_py(), rids.to_pylist()],
+    ).to_arrow_table()
+    return found.column("raw").take(pc.index_in(rids, value_set=found.column("rid").combine_chunks()))
 
 
 def plain(row: dict[str, Any]) -> dict[str, Any]:
-    """The row as JSON-ready data (``record`` parsed back into an object when present)."""
-    out = {name: cell(row[name]) for name in TIMELINE_FIELDS}
+    """The row as JSON-ready data (``record`` embedded as the object it is)."""
+    out = {name: row[name] for name in TIMELINE_FIELDS}
     if "record" in row:
         out["record"] = orjson.Fragment(row["record"]) if row["record"] else None
     return out

@@ -7,7 +7,7 @@ nested objects). The case's tags go in ``tag``, which Timesketch shows as event 
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
@@ -31,7 +31,7 @@ def message(row: dict[str, Any]) -> str:
 
 
 def line(row: dict[str, Any]) -> dict[str, Any]:
-    moment = row["event_time"].replace(tzinfo=UTC)
+    moment = datetime.fromisoformat(row["event_time"]).replace(tzinfo=UTC)
     out: dict[str, Any] = {
         "message": message(row),
         "datetime": moment.isoformat(),
@@ -41,7 +41,7 @@ def line(row: dict[str, Any]) -> dict[str, Any]:
     }
     for name in rows.EVENT_FIELDS[1:]:
         if row[name] is not None and row[name] != []:
-            out[name] = rows.cell(row[name])
+            out[name] = row[name]
     out["tag"] = row["tags"]
     out["after_containment"] = row["after_containment"]
     if row["bookmark"] is not None:
