@@ -31,6 +31,7 @@ from investigations.casefile.ops import (
     edit,
     get,
     items,
+    promote_detection,
     refresh_iocs,
     remove,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "edit",
     "get",
     "items",
+    "promote_detection",
     "refresh_iocs",
     "remove",
     "sighting",

@@ -7,7 +7,7 @@ returns: there is no save step to forget, and a crash loses at most the change i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -162,6 +162,33 @@ def add_finding(
     finding.validate()
     _known_events(case, finding.event_ids)
     return _add(case, finding)
+
+
+def promote_detection(case: Case, detection: Mapping[str, Any]) -> Finding:
+    """A case finding from a detection hit, in the shape ``trailhound detect --json`` prints.
+
+    The rule's explanation opens the narrative; the actor, keys and accounts become entities, so
+    the finding's lineage and IOCs follow from it without retyping.
+    """
+    entities: list[RefLike] = []
+    actor = str(detection.get("actor") or "")
+    if actor.startswith("arn:"):
+        entities.append(("principal", actor))
+    keys = [detection.get("access_key"), *(detection.get("access_keys") or [])]
+    entities += [("access_key", key) for key in dict.fromkeys(k for k in keys if k)]
+    entities += [("account", account) for account in detection.get("accounts") or []]
+    seen = f"Seen {detection.get('first_seen')} to {detection.get('last_seen')}." if detection.get("first_seen") else ""
+    narrative = "\n\n".join(str(p) for p in (detection.get("why"), detection.get("detail"), seen) if p)
+    return add_finding(
+        case,
+        str(detection.get("title", "")),
+        str(detection.get("severity", "medium")),
+        narrative=narrative,
+        technique=detection.get("technique") or None,
+        rule_id=detection.get("rule_id"),
+        event_ids=list(detection.get("event_ids") or []),
+        entities=entities,
+    )
 
 
 def add_bookmark(case: Case, event_id: str, note: str = "") -> Bookmark:

@@ -168,3 +168,39 @@ def test_revoked_role_sessions_still_in_use_stand_out(case: Case) -> None:
         cf.add_containment(case, "revoke_sessions", "Audit")
     with pytest.raises(cf.ItemError, match="not an AWS access key"):
         cf.add_containment(case, "disable_key", "alice")
+
+
+def test_a_detection_hit_is_promoted_with_its_rule_events_and_entities(case: Case, world: Scenario) -> None:
+    hit = {
+        "id": "F-0123456789",
+        "rule_id": "TH-STS-001",
+        "title": "Role assumed into another account",
+        "severity": "high",
+        "technique": "T1078.004",
+        "why": "A long-term key assumed a role in an account it had not used before.",
+        "actor": "arn:aws:iam::111122223333:user/alice",
+        "access_key": world.alice_key,
+        "access_keys": [world.alice_key],
+        "accounts": ["444455556666"],
+        "first_seen": "2024-05-01T08:05:00Z",
+        "last_seen": "2024-05-01T08:05:00Z",
+        "event_ids": [world.event_id(1), world.event_id(2)],
+        "detail": None,
+    }
+    finding = cf.promote_detection(case, hit)
+    assert (finding.id, finding.rule_id, finding.severity, finding.technique) == (
+        "F-1",
+        "TH-STS-001",
+        "high",
+        "T1078.004",
+    )
+    assert finding.event_ids == [world.event_id(1), world.event_id(2)]
+    assert finding.entities == [
+        {"kind": "principal", "value": "arn:aws:iam::111122223333:user/alice"},
+        {"kind": "access_key", "value": world.alice_key},
+        {"kind": "account", "value": "444455556666"},
+    ]
+    assert finding.narrative == (
+        "A long-term key assumed a role in an account it had not used before.\n\n"
+        "Seen 2024-05-01T08:05:00Z to 2024-05-01T08:05:00Z."
+    )

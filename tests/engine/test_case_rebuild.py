@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -14,7 +15,8 @@ from investigations import casefile as cf
 from investigations.case import Case
 from investigations.casefile.rebuild import RebuildCancelled, rebuild
 from investigations.evidence import SourceOptions, ingest_sources
-from tests.engine.test_case_scenario import build
+from tests.engine.test_case_scenario import T0, build
+from tests.support.moto_s3 import MotoS3, log_file, log_key
 from tui.cli import main
 
 
@@ -94,3 +96,50 @@ def test_a_cancelled_rebuild_puts_the_old_store_back(tmp_path: Path) -> None:
         with pytest.raises(RebuildCancelled):
             rebuild(case, cancel=stop)
         assert case.store.count() == 7
+
+
+@pytest.fixture
+def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoS3]:
+    server = MotoS3().start()
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL_S3": server.url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    server.reset()
+    yield server
+    server.stop()
+
+
+def test_s3_sources_are_fetched_again_and_compared_by_etag(s3: MotoS3, tmp_path: Path) -> None:
+    world = build(tmp_path)
+    client = s3.client("s3")
+    client.create_bucket(Bucket="trail-bucket")
+    first = log_key("111122223333", "us-east-1", T0, "aaaaaaaaaaaaaaaa")
+    second = log_key("444455556666", "us-east-1", T0, "bbbbbbbbbbbbbbbb")
+    client.put_object(Bucket="trail-bucket", Key=first, Body=log_file(world.records[:3]))
+    client.put_object(Bucket="trail-bucket", Key=second, Body=log_file(world.records[3:]))
+    root = tmp_path / "case"
+    with Case.open(root) as case:
+        ingest_sources(case, ["s3://trail-bucket/trail"], SourceOptions(workers=0))
+        assert case.store.count() == 6
+        unchanged = rebuild(case)
+        assert unchanged.clean and unchanged.events_total == 6
+        client.put_object(Bucket="trail-bucket", Key=first, Body=log_file(world.records[:2]))
+        client.delete_object(Bucket="trail-bucket", Key=second)
+        report = rebuild(case)
+    (source,) = report.sources
+    assert source.kind == "s3"
+    assert [(c["path"], c["hash"]) for c in source.changed] == [
+        (f"s3://trail-bucket/{first}", "sha256"),
+        (f"s3://trail-bucket/{first}", "etag"),
+    ]
+    assert source.missing == [f"s3://trail-bucket/{second}"]
+    assert report.events_total == 2
