@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from investigations.integrity.layout import COLLECTION_DIR
 from investigations.sources.s3layout import Narrowing
 from investigations.sources.units import LocalFile, Refused, Unit
 
@@ -98,6 +99,9 @@ def _walk(root: str, seen: set[tuple[int, int]], scan: LocalScan) -> Iterator[tu
     seen.add(ident)
     if os.path.exists(os.path.join(root, "case.json")) and os.path.exists(os.path.join(root, "journal.jsonl")):
         scan.skipped.append((root, "a Trailhound case folder, not evidence"))
+        return
+    if os.path.basename(root) == COLLECTION_DIR:
+        scan.skipped.append((root, "trailhound collect's bookkeeping (manifest, keys), not evidence"))
         return
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
