@@ -11,13 +11,14 @@ import argparse
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from investigations.case import Case, CaseError
-from investigations.store import StoreError
 from investigations.timeparse import parse_time
+
+if TYPE_CHECKING:
+    from investigations.case import Case
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -49,6 +50,10 @@ def add_window_args(parser: argparse.ArgumentParser) -> None:
 
 
 def open_case(path: Path, create: bool = False) -> Case:
+    # Imported here: commands that need no case (validate, simulate) skip DuckDB's start-up cost.
+    from investigations.case import Case, CaseError
+    from investigations.store import StoreError
+
     try:
         return Case.open(path, create=create)
     except (CaseError, StoreError) as exc:
