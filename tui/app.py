@@ -112,9 +112,7 @@ class TrailhoundApp(App[int]):
         assert self.case is not None and self.reader is not None
         if self.workbench is not None:
             return
-        self.workbench = screen = WorkbenchScreen(
-            self.reader, self.case.data.get("name", self.case.root.name), self.launch.data_dir / "filter-history"
-        )
+        self.workbench = screen = WorkbenchScreen(self.reader, self.case, self.launch.data_dir / "filter-history")
         if len(self.screen_stack) > 1:
             self.switch_screen(screen)
         else:

@@ -1,18 +1,28 @@
 """What a pivot means in store terms: the one place the workbench turns entities into queries.
 
-Every view that follows an entity (actor, key, session, IP, user agent, resource...) asks this
-module for the entity's scope (a WHERE clause), its profile and, for keys, its lineage. They run
-as plain SQL over the store through the UI's own ``Reader``.
+Every view that follows something (an actor, key, session, IP, user agent, resource, a lineage,
+a detection) asks this module for its scope, a WHERE clause over ``events``, and for entities,
+a profile. Lineage and resources come from the engine (``investigations.pivot``,
+``investigations.lineage``, ``investigations.resources``); the rest are plain SQL. Everything here
+runs in worker threads, each on its own cursor.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from itertools import pairwise
+from datetime import datetime
 from typing import Any
 
+from investigations import casefile
+from investigations.baseline import learning_window
+from investigations.case import Case
+from investigations.derived import ensure_derived
+from investigations.lineage import DERIVED as LINKS_DERIVED
+from investigations.lineage import Family, Lineage
+from investigations.pivot import pivot
+from investigations.resources import DERIVED as RESOURCES_DERIVED
+from investigations.resources import resource_where
+from investigations.store import EventStore
 from tui.reader import Reader
 
 #: Pivot kinds and how the workbench names them.
@@ -27,19 +37,23 @@ LABELS: dict[str, str] = {
     "region": "region",
     "event": "API call",
     "error": "error",
+    "lineage": "lineage of",
+    "finding": "detection",
+    "casefinding": "finding",
 }
+#: Kinds with a profile (the rest are sets of events without an identity of their own).
+PROFILED = frozenset(LABELS) - {"lineage", "finding", "casefinding"}
 
-_SCOPES: dict[str, tuple[str, int]] = {
-    "principal": ("(identity_arn = ? OR session_issuer_arn = ?)", 2),
+_SQL: dict[str, tuple[str, int]] = {
+    "principal": ("(identity_arn = ? OR session_issuer_arn = ? OR source_identity = ?)", 3),
     "key": ("(access_key_id = ? OR issued_key = ?)", 2),
-    "session": ("principal_id = ?", 1),
     "ip": ("source_ip = ?", 1),
     "ua": ("user_agent = ?", 1),
-    "resource": ("(list_contains(resources, ?) OR role_arn = ?)", 2),
     "account": ("(recipient_account_id = ? OR identity_account_id = ?)", 2),
     "region": ("aws_region = ?", 1),
     "event": ("event_name = ?", 1),
     "error": ("error_code = ?", 1),
+    "finding": ("seq IN (SELECT seq FROM finding_events WHERE finding_id = ?)", 1),
 }
 
 #: Profile sections: title, SQL expression of the value, the pivot kind a value opens.
@@ -54,17 +68,27 @@ _SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("Access keys", "access_key_id", "key"),
     ("Sessions", "CASE WHEN identity_type IN ('AssumedRole', 'FederatedUser') THEN principal_id END", "session"),
     ("Keys issued", "issued_key", "key"),
-    ("Resources", "unnest(CASE WHEN len(resources) > 0 THEN resources ELSE [role_arn] END)", "resource"),
 )
 TOP = 8
-LEARNING = timedelta(hours=24)
 
 
-def scope(kind: str, value: str) -> tuple[str, list[Any]]:
-    """The events that belong to an entity."""
-    where, n = _SCOPES[kind]
-    if kind == "session" and ":" not in value:
-        where, n = "access_key_id = ?", 1  # a GetSessionToken session is its temporary key
+def scope(store: EventStore, kind: str, value: str, case: Case | None = None) -> tuple[str, list[Any]]:
+    """The events that belong to a pivot target (may build the engine's derived tables)."""
+    if kind == "session":
+        if ":" in value:
+            return "principal_id = ?", [value]
+        return "access_key_id = ?", [value]  # a GetSessionToken session is its temporary key
+    if kind == "resource":
+        ensure_derived(store, RESOURCES_DERIVED)
+        clause, params = resource_where(value)
+        return f"seq IN (SELECT seq FROM event_resources WHERE {clause})", params
+    if kind == "lineage":
+        result = pivot(store, "access_key", value)
+        return "seq IN (SELECT unnest(?::BIGINT[]))", [result.lineage_seqs]
+    if kind == "casefinding" and case is not None:
+        finding = casefile.get(case, value)
+        return "event_id IN (SELECT unnest(?::VARCHAR[]))", [list(getattr(finding, "event_ids", []))]
+    where, n = _SQL[kind]
     return where, [value] * n
 
 
@@ -80,9 +104,17 @@ def value_from_row(kind: str, row: dict[str, Any]) -> str | None:
     if kind == "resource":
         resources = row.get("resources") or []
         return resources[0] if resources else row.get("role_arn")
+    if kind == "lineage":
+        return row.get("access_key_id") or row.get("issued_key")
     column = {"key": "access_key_id", "ip": "source_ip", "ua": "user_agent", "account": "recipient_account_id"}
     column |= {"region": "aws_region", "event": "event_name", "error": "error_code"}
     return row.get(column[kind])
+
+
+def resources_of(reader: Reader, seq: int) -> list[str]:
+    """Every resource the engine's index ties to one event (request fields included)."""
+    rows = reader.fetch("SELECT DISTINCT resource FROM event_resources WHERE seq = ? ORDER BY 1", [seq])
+    return [r for (r,) in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,26 +139,35 @@ class Profile:
     sections: list[tuple[str, int, list[Item]]] = field(default_factory=list)
 
 
-def profile(reader: Reader, kind: str, value: str) -> Profile:
+def profile(store: EventStore, reader: Reader, kind: str, value: str) -> Profile:
     """First and last seen, and the top values of each facet with counts and novelty flags.
 
-    A value is *newly observed* when the entity first used it after its learning period: its
-    first 24 hours, or a quarter of its active span when that is shorter.
+    Newly observed follows the engine's baseline rule: a value the entity first used after its
+    learning period (``baseline.learning_window``: 24 hours, or a quarter of a shorter case).
     """
-    where, params = scope(kind, value)
+    where, params = scope(store, kind, value)
     count, first, last = reader.fetch(
         f"SELECT count(*), min(event_time), max(event_time) FROM events WHERE {where}", params
     )[0]
     result = Profile(kind, value, count, first, last)
     if not count:
         return result
-    learning_end = first + min(LEARNING, (last - first) / 4)
-    for title, expr, target in _SECTIONS:
+    learning_end = first + learning_window(store)
+    sections = list(_SECTIONS)
+    if kind != "resource":
+        ensure_derived(store, RESOURCES_DERIVED)
+        sections.append(("Resources", "resource", "resource"))
+    for title, expr, target in sections:
         if target == kind and title != "Keys issued":
             continue
+        source = (
+            "(SELECT r.resource AS v, e.event_time AS t FROM events e JOIN event_resources r USING (seq) "
+            f"WHERE {where})"
+            if expr == "resource"
+            else f"(SELECT {expr} AS v, event_time AS t FROM events WHERE {where})"
+        )
         rows = reader.fetch(
-            f"SELECT v, count(*) AS n, min(t), max(t), count(*) OVER () FROM "
-            f"(SELECT {expr} AS v, event_time AS t FROM events WHERE {where}) WHERE v IS NOT NULL "
+            f"SELECT v, count(*) AS n, min(t), max(t), count(*) OVER () FROM {source} WHERE v IS NOT NULL "
             "GROUP BY v ORDER BY n DESC, v LIMIT ?",
             [*params, TOP],
         )
@@ -149,60 +190,64 @@ class KeyNode:
     first: datetime | None
     last: datetime | None
     minted_by: str | None
+    inferred: bool
 
 
-def lineage(reader: Reader, key: str, limit: int = 500) -> list[KeyNode]:
-    """The credential tree around ``key``: ancestors (negative depth) down to every descendant.
+@dataclass(slots=True)
+class LineageView:
+    """The credential tree around one key, ready to draw: origin, then nodes root first."""
 
-    Links are issuing events: a call made with key P whose response carried key C makes P the
-    parent of C. Nodes are returned root first, children after their parents.
-    """
-    chain = [key]
-    while len(chain) < 50:
-        found = reader.fetch(
-            "SELECT access_key_id FROM events WHERE issued_key = ? AND access_key_id IS NOT NULL ORDER BY seq LIMIT 1",
-            [chain[0]],
+    key: str
+    origin: str
+    nodes: list[KeyNode]
+
+
+def lineage(store: EventStore, reader: Reader, key: str) -> LineageView:
+    """Ancestors (negative depth, nearest last) down to every descendant, from ``lineage_keys``."""
+    ensure_derived(store, LINKS_DERIVED)
+    walker = Lineage(store, reader.con, ensure=False)
+    family: Family = walker.family([key])
+    tree = family.tree(key)
+    chain = list(reversed(tree.chain))  # root first
+    order: list[tuple[str, str | None, int]] = []
+    for depth, link in enumerate(chain):
+        order.append((link.key, link.parent, depth - len(chain) + 1))
+    if not chain:
+        order.append((key, None, 0))
+    top = chain[0] if chain else None
+    if top is not None and top.parent:
+        order.insert(0, (top.parent, None, -len(chain)))
+    for sibling in tree.session_keys:  # the same session's other keys stand beside it
+        if sibling not in {k for k, _, _ in order}:
+            order.append((sibling, tree.link.parent if tree.link else None, 0))
+    depth_of = {k: d for k, _, d in order}
+    for child in tree.descendants:
+        depth_of[child.key] = depth_of.get(child.parent or "", 0) + 1
+        order.append((child.key, child.parent, depth_of[child.key]))
+    links = family.links
+    accounts = _accounts(reader, [k for k, _, _ in order])
+    nodes = [
+        KeyNode(
+            k,
+            parent,
+            depth,
+            links[k].arn if k in links else None,
+            accounts.get(k, ()),
+            links[k].events if k in links else 0,
+            links[k].first_seen if k in links else None,
+            links[k].last_seen if k in links else None,
+            links[k].event_name if k in links else None,
+            links[k].inferred if k in links else False,
         )
-        if not found or found[0][0] in chain:
-            break
-        chain.insert(0, found[0][0])
-    depth_of = {k: i - (len(chain) - 1) for i, k in enumerate(chain)}
-    parents: dict[str, str | None] = {chain[0]: None} | {c: p for p, c in pairwise(chain)}
-    minted: dict[str, str | None] = {}
-    frontier = [key]
-    while frontier and len(parents) < limit:
-        rows = reader.fetch(
-            "SELECT access_key_id, issued_key, min(event_name) FROM events WHERE issued_key IS NOT NULL "
-            "AND access_key_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1, 2 ORDER BY min(seq)",
-            [frontier],
-        )
-        frontier = []
-        for parent, child, name in rows:
-            if child not in parents:
-                parents[child] = parent
-                depth_of[child] = depth_of[parent] + 1
-                minted[child] = name
-                frontier.append(child)
-    for parent, child in pairwise(chain):
-        found = reader.fetch(
-            "SELECT min(event_name) FROM events WHERE access_key_id = ? AND issued_key = ?", [parent, child]
-        )
-        minted[child] = found[0][0]
-    stats = _key_stats(reader, list(parents))
-    return [
-        KeyNode(k, parents[k], depth_of[k], *stats.get(k, (None, (), 0, None, None)), minted.get(k))
-        for k in sorted(
-            parents, key=lambda k: (depth_of[k], stats.get(k, (None, (), 0, None, None))[3] or datetime.max)
-        )
+        for k, parent, depth in order
     ]
+    return LineageView(key, f"{tree.origin.kind}: {tree.origin.label or '?'}", nodes)
 
 
-def _key_stats(reader: Reader, keys: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+def _accounts(reader: Reader, keys: list[str]) -> dict[str, tuple[str, ...]]:
     rows = reader.fetch(
-        "SELECT access_key_id, any_value(identity_arn), "
-        "list(DISTINCT recipient_account_id ORDER BY recipient_account_id), count(*), min(event_time), "
-        "max(event_time) FROM events "
+        "SELECT access_key_id, list(DISTINCT recipient_account_id ORDER BY recipient_account_id) FROM events "
         "WHERE access_key_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1",
-        [list(keys)],
+        [keys],
     )
-    return {k: (arn, tuple(a for a in accounts if a), n, lo, hi) for k, arn, accounts, n, lo, hi in rows}
+    return {k: tuple(a for a in accounts if a) for k, accounts in rows}

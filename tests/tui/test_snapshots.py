@@ -59,3 +59,12 @@ def test_start(snap_compare, data_dir):
     ]
     (data_dir / "recent.json").write_bytes(orjson.dumps(recent))
     assert snap_compare(make_app(data_dir_path=data_dir), terminal_size=SIZE, run_before=settle)
+
+
+def test_lineage(snap_compare, app):
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -9,24 +9,30 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import duckdb
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static
 
+from investigations.case import Case
+from investigations.derived import ensure_derived
+from investigations.lineage import DERIVED as LINKS_DERIVED
+from investigations.resources import DERIVED as RESOURCES_DERIVED
 from investigations.textsafe import clean
 from tui.messages import LoadFinished, LoadProgress, Pivot, StoreChanged
-from tui.pivots import LABELS, scope, value_from_row
+from tui.pivots import LABELS, PROFILED, resources_of, scope, value_from_row
 from tui.reader import Reader
 from tui.screens.navigation import HOME, History, Location, Place
 from tui.widgets.columns import ideal_widths
 from tui.widgets.events_pane import EventsPane, Scope
+from tui.widgets.lineage_view import LineagePane
 
-PANES = {"events": "events-pane"}
-VIEW_TITLES = {"events": "Events"}
+PANES = {"events": "events-pane", "lineage": "lineage-pane"}
+VIEW_TITLES = {"events": "Events", "lineage": "Lineage"}
 
 
 class WorkbenchScreen(Screen[None]):
@@ -38,6 +44,7 @@ class WorkbenchScreen(Screen[None]):
         Binding("i", "pivot('ip')", "IP", tooltip="Pivot to the source IP of the selected event"),
         Binding("u", "pivot('ua')", "Agent", tooltip="Pivot to the user agent of the selected event"),
         Binding("r", "pivot('resource')", "Resource", tooltip="Pivot to the resource of the selected event"),
+        Binding("l", "lineage", "Lineage", tooltip="Credential tree of the selected event's access key"),
         Binding("left_square_bracket,alt+left", "back", "Back", tooltip="Go back to the previous view"),
         Binding("right_square_bracket,alt+right", "forward", "Fwd", tooltip="Go forward again"),
         Binding("E", "home", "All events", show=False, tooltip="Every event in the case, unfiltered"),
@@ -48,20 +55,23 @@ class WorkbenchScreen(Screen[None]):
         Binding("p", "toggle_profile", "Profile", show=False, tooltip="Show or hide the entity profile"),
     ]
 
-    def __init__(self, reader: Reader, case_name: str, history_file: Any) -> None:
+    def __init__(self, reader: Reader, case: Case, history_file: Any) -> None:
         super().__init__()
         self.reader = reader
-        self.case_name = case_name
+        self.case = case
+        self.case_name = case.data.get("name", case.root.name)
         self.history_file = history_file
         self.history = History(Place(HOME))
         self.loading_line = ""
+        self.indexing = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="topbar"):
             yield Static("", id="title")
             yield Static("", id="crumbs")
         with ContentSwitcher(initial="events-pane", id="views"):
-            yield EventsPane(self.reader, self.history_file, id="events-pane")
+            yield EventsPane(self.reader, self._resolve, self.history_file, id="events-pane")
+            yield LineagePane(id="lineage-pane")
         yield Footer(compact=True)
 
     @property
@@ -73,6 +83,24 @@ class WorkbenchScreen(Screen[None]):
         self._title()
         self.show(self.history.current)
         self.events.timeline.focus()
+        if not getattr(self.app, "loading", False):
+            self.index()
+
+    def _resolve(self, kind: str, value: str) -> tuple[str, list[Any]]:
+        return scope(self.reader.store, kind, value, self.case)
+
+    @work(thread=True, exclusive=True, group="index", exit_on_error=False)
+    def index(self) -> None:
+        """Build the engine's resource index and lineage table now, so the first pivot is quick."""
+        self.app.call_from_thread(self._set_indexing, True)
+        try:
+            ensure_derived(self.reader.store, {**RESOURCES_DERIVED, **LINKS_DERIVED})
+        finally:
+            self.app.call_from_thread(self._set_indexing, False)
+
+    def _set_indexing(self, busy: bool) -> None:
+        self.indexing = busy
+        self._title()
 
     # -- navigation ---------------------------------------------------------------------------
     def go(self, place: Place) -> None:
@@ -83,19 +111,21 @@ class WorkbenchScreen(Screen[None]):
         self.query_one(ContentSwitcher).current = PANES[location.view]
         if location.view == "events":
             panel = self.events.profile_panel()
-            panel.display = location.entity
-            if location.entity:
+            panel.display = location.entity and location.kind in PROFILED
+            if panel.display:
                 assert location.kind is not None and location.value is not None
                 panel.load(self.reader, location.kind, location.value)
             self.events.load(self.scope_of(location), place.filter, place.seq, place.event_id)
+        elif location.view == "lineage":
+            assert location.value is not None
+            self.query_one(LineagePane).load(self.reader, location.value)
         self._crumbs()
 
     def scope_of(self, location: Location) -> Scope:
         if not location.entity:
             return Scope("all events")
         assert location.kind is not None and location.value is not None
-        where, params = scope(location.kind, location.value)
-        return Scope(f"{LABELS[location.kind]} {clean(location.value, 60)}", where, tuple(params))
+        return Scope(f"{LABELS[location.kind]} {clean(location.value, 60)}", location.kind, location.value)
 
     def action_back(self) -> None:
         place = self.history.back()
@@ -122,12 +152,28 @@ class WorkbenchScreen(Screen[None]):
         message.stop()
         self.open_entity(message.kind, message.value)
 
+    def _resource_of(self, row: dict[str, Any]) -> str | None:
+        """The event's first resource from the engine's index (request fields too), else its own list."""
+        try:
+            found = resources_of(self.reader, row["seq"])
+        except duckdb.CatalogException:  # the index is still being built
+            found = []
+        return found[0] if found else value_from_row("resource", row)
+
+    def action_lineage(self) -> None:
+        row = self.events.timeline.current
+        key = value_from_row("lineage", row) if row else None
+        if not key:
+            self.notify("Select an event made with (or issuing) an access key", severity="warning", timeout=3)
+            return
+        self.go(Place(Location("lineage", "key", key)))
+
     def action_pivot(self, kind: str) -> None:
         row = self.events.timeline.current
         if row is None:
             self.notify("Select an event first", severity="warning", timeout=3)
             return
-        value = value_from_row(kind, row)
+        value = self._resource_of(row) if kind == "resource" else value_from_row(kind, row)
         if not value:
             self.notify(f"This event has no {LABELS[kind]}", severity="warning", timeout=3)
             return
@@ -172,6 +218,8 @@ class WorkbenchScreen(Screen[None]):
         text = Text("trailhound ", style="bold")
         text.append(clean(self.case_name, 40))
         text.append(f" · {self.reader.count():,} events", style="dim")
+        if self.indexing:
+            text.append(" · indexing resources and lineage…", style="dim italic")
         if self.loading_line:
             text.append(f" · {self.loading_line}", style="bold yellow")
         self.query_one("#title", Static).update(text)
@@ -201,6 +249,7 @@ class WorkbenchScreen(Screen[None]):
                 self.events.reload()
         else:
             self.loading_line = ""
+            self.index()
         self._title()
 
 
@@ -208,6 +257,8 @@ def _label(place: Place) -> str:
     location = place.location
     if location.view != "events":
         base = VIEW_TITLES[location.view]
+        if location.value:
+            base += f" {clean(location.value, 28)}"
     elif location.entity:
         assert location.kind is not None
         base = f"{LABELS[location.kind]} {clean(location.value, 28)}"

@@ -8,6 +8,7 @@ view. A newer query supersedes an older one: results carry a token and stale one
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,11 +18,11 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from investigations.histogram import Histogram, axis, histogram
 from investigations.query import QueryError, parse, time_bounds, with_time_range
+from investigations.textsafe import clean
 from tui.reader import Reader
 from tui.widgets.detail import DetailPane
 from tui.widgets.filter_bar import FilterBar, pointer
@@ -32,11 +33,15 @@ from tui.widgets.volume import VolumeChart
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """The events a view starts from, before the filter: a title and a WHERE clause."""
+    """The events a view starts from, before the filter: every event, or one pivot target's."""
 
     title: str
-    where: str = "TRUE"
-    params: tuple[Any, ...] = ()
+    kind: str | None = None
+    value: str | None = None
+
+
+#: Turns a pivot target into a WHERE clause and its parameters; runs in the query worker.
+Resolver = Callable[[str, str], tuple[str, list[Any]]]
 
 
 class EventsPane(Vertical):
@@ -54,7 +59,12 @@ class EventsPane(Vertical):
 
     class _Loaded(Message):
         def __init__(
-            self, token: int, rows: Rows | None, hist: Histogram | None, seconds: float, error: QueryError | None
+            self,
+            token: int,
+            rows: Rows | None,
+            hist: Histogram | None,
+            seconds: float,
+            error: QueryError | str | None,
         ) -> None:
             super().__init__()
             self.token = token
@@ -63,9 +73,10 @@ class EventsPane(Vertical):
             self.seconds = seconds
             self.error = error
 
-    def __init__(self, reader: Reader, history_file: Any, id: str | None = None) -> None:
+    def __init__(self, reader: Reader, resolve: Resolver, history_file: Any, id: str | None = None) -> None:
         super().__init__(id=id)
         self.reader = reader
+        self.resolve = resolve
         self.history_file = history_file
         self.scope = Scope("All events")
         self.filter_text = ""
@@ -131,19 +142,24 @@ class EventsPane(Vertical):
             self.post_message(self._Loaded(token, None, None, 0.0, exc))
             return
         reader = self.reader
+        try:
+            base, base_params = ("TRUE", []) if scope.kind is None else self.resolve(scope.kind, scope.value or "")
+        except (ValueError, LookupError) as exc:  # the engine's PivotError / ItemError say what is wrong
+            self.post_message(self._Loaded(token, None, None, 0.0, str(exc)))
+            return
         low, high = time_bounds(text)
         bounds = " AND ".join(
-            [f"({scope.where})", *(["event_time >= ?"] if low else []), *(["event_time < ?"] if high else [])]
+            [f"({base})", *(["event_time >= ?"] if low else []), *(["event_time < ?"] if high else [])]
         )
-        span = reader.span_of(bounds, [*scope.params, *([low] if low else []), *([high] if high else [])])
+        span = reader.span_of(bounds, [*base_params, *([low] if low else []), *([high] if high else [])])
         if span[0] is None:
             rows, hist = Rows(reader, 0, None), None
-        elif scope.where == "TRUE" and compiled.empty:
+        elif base == "TRUE" and compiled.empty:
             rows = Rows(reader, reader.count())
             hist = histogram(reader.con, width=width, span=span)
         else:
-            where = f"({scope.where}) AND ({compiled.where})"
-            seqs, hist = reader.matches(where, [*scope.params, *compiled.params], axis(span[0], span[1], width))
+            where = f"({base}) AND ({compiled.where})"
+            seqs, hist = reader.matches(where, [*base_params, *compiled.params], axis(span[0], span[1], width))
             rows = Rows(reader, len(seqs), seqs)
         if not worker.is_cancelled:
             self.post_message(self._Loaded(token, rows, hist, time.perf_counter() - started, None))
@@ -154,8 +170,11 @@ class EventsPane(Vertical):
         if message.token != self._token:
             return
         bar = self.query_one(FilterBar)
-        if message.error is not None:
+        if isinstance(message.error, QueryError):
             bar.status(pointer(self.filter_text, message.error))
+            return
+        if message.error is not None:
+            bar.status(Text(f"✗ {clean(message.error, 300)}", style="red"))
             return
         rows = message.rows
         assert rows is not None
@@ -221,11 +240,5 @@ class EventsPane(Vertical):
     def status(self, message: str | Text) -> None:
         self.query_one(FilterBar).status(message)
 
-    def show_error(self, text: str, error: QueryError) -> None:
-        self.query_one(FilterBar).status(pointer(text, error))
-
     def profile_panel(self) -> ProfilePanel:
         return self.query_one(ProfilePanel)
-
-    def static(self, selector: str) -> Static:
-        return self.query_one(selector, Static)

@@ -33,6 +33,7 @@ class ProfilePanel(Horizontal):
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id)
         self.items: list[Item] = []
+        self.profile: Profile | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="profile-summary")
@@ -49,11 +50,12 @@ class ProfilePanel(Horizontal):
 
     @work(thread=True, exclusive=True, group="profile", exit_on_error=False)
     def _profile(self, reader: Reader, kind: str, value: str) -> None:
-        result = profile(reader, kind, value)
+        result = profile(reader.store, reader, kind, value)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self.show, result)
 
     def show(self, profile: Profile) -> None:
+        self.profile = profile
         summary = Text(f"{LABELS.get(profile.kind, profile.kind)}\n", style="bold")
         summary.append(clean(profile.value, 200) + "\n\n")
         summary.append(f"{profile.events:,} events\n")
