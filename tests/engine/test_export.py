@@ -25,6 +25,8 @@ from investigations.case import Case
 from investigations.evidence import SourceOptions, ingest_sources
 from investigations.export import csv_timeline, export, rows
 from investigations.export.scope import ScopeError, resolve
+from investigations.integrity import result as r
+from investigations.integrity.casefile import record_validation
 from tests.engine.test_case_scenario import ATTACKER_IP, Scenario, build
 
 
@@ -274,3 +276,16 @@ def test_rows_stream_in_windows_without_losing_order(
     assert csv_timeline.write(case, resolve(case, "all"), out) == 6
     lines = list(csv.DictReader(io.StringIO(out.getvalue().decode())))
     assert [r["event_id"] for r in lines] == [world.event_id(i) for i in range(6)]
+
+
+def test_evidence_list_shows_each_files_validation_verdict(tmp_path: Path) -> None:
+    world = build(tmp_path)
+    with Case.open(tmp_path / "validated") as case:
+        ingest_sources(case, [str(world.path)], SourceOptions(workers=0))
+        run = r.ValidationResult(source=str(world.path.parent), start=None, end=None, signatures_checked=True)
+        run.files.append(r.FileResult(kind="log", key="events.jsonl", location=str(world.path), status=r.TAMPERED))
+        record_validation(case, run, {})
+        text = Path(export(case, "markdown", out=tmp_path / "report.md").path).read_text()
+    digest = hashlib.sha256(world.path.read_bytes()).hexdigest()
+    assert f"| ` {digest} ` |   | tampered |" in text
+    assert "- Validation run 1 (" in text and "): NOT valid, exhibit ` integrity/validation-0001-" in text
