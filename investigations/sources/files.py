@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from investigations.integrity.layout import COLLECTION_DIR
+from investigations.integrity.layout import COLLECTION_DIR, SIDECAR_SUFFIX
 from investigations.sources.s3layout import Narrowing
 from investigations.sources.units import LocalFile, Refused, Unit
 
@@ -28,6 +28,7 @@ class LocalScan:
 
     units: list[Unit] = field(default_factory=list)
     digests: list[str] = field(default_factory=list)
+    sidecars: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -56,7 +57,10 @@ def _looks_like_evidence(path: str) -> bool:
 
 def _add_file(scan: LocalScan, path: str, size: int, explicit: bool) -> None:
     if is_digest(path):
-        scan.digests.append(path)
+        if path.endswith(SIDECAR_SUFFIX):
+            scan.sidecars += 1  # a collected digest's signature: validate reads it, ingest has no use
+        else:
+            scan.digests.append(path)
         return
     if not explicit and not _evidence_name(os.path.basename(path)) and not _looks_like_evidence(path):
         scan.skipped.append((path, "not CloudTrail evidence (neither JSON, gzip nor zip)"))
@@ -154,6 +158,13 @@ def narrow(scan: LocalScan, narrowing: Narrowing) -> None:
 def scan_paths(paths: list[str]) -> LocalScan:
     """Enumerate local evidence under each path, in a stable (sorted) order."""
     scan = LocalScan()
+    _walk_all(paths, scan)
+    if scan.sidecars:
+        scan.skipped.append(("(digests)", f"{scan.sidecars} digest signature files, for `trailhound validate`"))
+    return scan
+
+
+def _walk_all(paths: list[str], scan: LocalScan) -> None:
     seen: set[tuple[int, int]] = set()
     for raw in paths:
         path = str(Path(raw).expanduser())
@@ -166,4 +177,3 @@ def scan_paths(paths: list[str]) -> LocalScan:
             scan.units.append(Refused(path, "broken symbolic link"))
         else:
             scan.units.append(Refused(path, "no such file or folder"))
-    return scan
