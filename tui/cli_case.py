@@ -74,7 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     add_case_arg(common)
     common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    parser = argparse.ArgumentParser(prog="trailhound case", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="trailhound case",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="The case file headless: verify, restore, and add/edit/list/remove items.\n\n"
+        + __doc__.split("\n\n", 1)[1],
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("verify", parents=[common], help="check the journal's hash chain and the source manifests")
     commands.add_parser("restore", parents=[common], help="put back a damaged case.json (last good copy + journal)")
