@@ -61,6 +61,8 @@ class Context:
         self.options = options
         self.thresholds = options.thresholds
         self.con = store.cursor()
+        #: Results several rules share within one run (e.g. every newly observed value).
+        self.shared: dict[str, Any] = {}
 
     def close(self) -> None:
         self.con.close()
@@ -72,6 +74,12 @@ class Context:
         """Hits for events matching a condition over ``events e`` (plus any joins given)."""
         sql = f"SELECT {HIT_COLUMNS} FROM events e {joins} WHERE {where} ORDER BY e.seq"
         return [hit_from_row(r) for r in self.rows(sql, params)]
+
+    def burst_hits(
+        self, where: str, params: Sequence[Any], partition: str, part: Any, first: int, last: int
+    ) -> list[Hit]:
+        """The events of one burst found by ``burst_sql`` (same ``where`` and ``partition``)."""
+        return self.hits(f"({where}) AND {partition} = ? AND e.seq BETWEEN ? AND ?", [*params, part, first, last])
 
     def hits_for(self, seqs: Sequence[int]) -> dict[int, Hit]:
         if not seqs:
@@ -109,7 +117,8 @@ def burst_sql(
 ) -> str:
     """Bursts of matching events per ``partition`` value, split by quiet gaps, as one SQL query.
 
-    Returns rows of (partition value, seqs, count, *aggregates). ``part_having`` first drops whole
+    Returns rows of (partition value, first seq, last seq, count, *aggregates), first bursts first
+    (``burst_hits`` fetches a burst's events). ``part_having`` first drops whole
     partitions (it must hold for the partition if it can hold for any of its bursts), which keeps
     the window functions off the bulk of the rows. ``where``, ``part_having`` and ``having`` may
     hold ``?`` parameters, in that order.
@@ -122,6 +131,6 @@ def burst_sql(
         "g AS (SELECT *, CASE WHEN event_time - lag(event_time) OVER (PARTITION BY part ORDER BY seq) "
         f"> INTERVAL {int(gap_minutes)} MINUTE THEN 1 ELSE 0 END AS brk FROM m), "
         "b AS (SELECT *, sum(brk) OVER (PARTITION BY part ORDER BY seq ROWS UNBOUNDED PRECEDING) AS burst FROM g) "
-        f"SELECT part, list(seq ORDER BY seq), count(*){extra} FROM b GROUP BY part, burst HAVING {having} "
+        f"SELECT part, min(seq), max(seq), count(*){extra} FROM b GROUP BY part, burst HAVING {having} "
         "ORDER BY min(seq)"
     )

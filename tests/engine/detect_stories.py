@@ -253,13 +253,19 @@ def exfil(w: World) -> dict[str, Story]:
     small = [
         kay.s3_object("GetObject", "prod-data", at(days=3, minutes=i), key=f"doc/{i}", bytes_out=1000) for i in range(3)
     ]
+    lou = _user(w, "lou")  # reads as much every day: nothing new on day 3
+    habit = [
+        lou.s3_object("GetObject", "prod-data", at(days=d, minutes=i), key=f"nightly/{i}", bytes_out=big)
+        for d in (1, 3)
+        for i in range(3)
+    ]
     return {
         "TH-EXF-SNAPSHOT-SHARED": Story(
             [snapshot(OUTSIDER), ami, rds], [snapshot(OTHER_ACCOUNT), snapshot(OUTSIDER, "remove")]
         ),
         "TH-EXF-BUCKET-PUBLIC": Story([acl, policy, unblock], [private, vpce]),
         "TH-EXF-S3-EXTERNAL-COPY": Story([replication, copy_out], [copy_in]),
-        "TH-EXF-S3-DOWNLOAD-SPIKE": Story(downloads, small),
+        "TH-EXF-S3-DOWNLOAD-SPIKE": Story(downloads, small + habit[3:], scene=habit[:3]),
     }
 
 

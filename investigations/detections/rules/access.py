@@ -42,21 +42,24 @@ def _secret_bursts(ctx: Context) -> list[Group]:
     """
     t = ctx.thresholds
     pairs = " OR ".join("(e.event_source = ? AND e.event_name = ?)" for _ in SECRET_READS)
+    where = f"({pairs}) AND e.invoked_by IS NULL AND e.identity_type IS DISTINCT FROM 'AWSService'"
+    partition = "coalesce(e.identity_arn, e.principal_id, e.access_key_id)"
     sql = burst_sql(
-        f"({pairs}) AND e.invoked_by IS NULL AND e.identity_type IS DISTINCT FROM 'AWSService'",
-        "coalesce(e.identity_arn, e.principal_id, e.access_key_id)",
+        where,
+        partition,
         t.burst_gap_minutes,
         "list(rid ORDER BY seq)",
         "count(*) >= ? AND max(event_time) - min(event_time) <= to_minutes(?::BIGINT)",
         "count(*) >= ?",
     )
-    params = [p for pair in SECRET_READS for p in pair] + [t.secrets_distinct] + [t.secrets_distinct, t.secrets_minutes]
+    names = [p for pair in SECRET_READS for p in pair]
+    params = [*names, t.secrets_distinct, t.secrets_distinct, t.secrets_minutes]
     groups = []
-    for _, seqs, count, rids in ctx.rows(sql, params):
+    for actor, first, last, count, rids in ctx.rows(sql, params):
         records = ctx.records(rids)
         items = set().union(*(_items(r) for r in records.values())) if records else set()
         if len(items) >= t.secrets_distinct:
-            hits = list(ctx.hits_for(seqs).values())
+            hits = ctx.burst_hits(where, names, partition, actor, first, last)
             groups.append(Group(hits, detail=f"{count} reads of {len(items)} different secrets, parameters or keys"))
     return groups
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from investigations.baseline import learning_window
 from investigations.detections import policy
 from investigations.detections.context import Context, burst_sql
 from investigations.detections.fields import values_at
@@ -166,20 +167,35 @@ register(
 
 
 def _download_spikes(ctx: Context) -> list[Group]:
+    """Bulk downloads by one session that its identity never did before in the case.
+
+    Workloads and data teams read thousands of objects every day; what stands out is volume from
+    an identity that had shown nothing comparable before: half this burst's objects or bytes in
+    any earlier burst. Bursts in the case's first learning period have no history to compare
+    with, so they are not judged.
+    """
     t = ctx.thresholds
+    where = "e.event_source = ? AND e.event_name = 'GetObject' AND e.error_code IS NULL AND e.access_key_id IS NOT NULL"
     sql = burst_sql(
-        "e.event_source = ? AND e.event_name = 'GetObject' AND e.error_code IS NULL AND e.access_key_id IS NOT NULL",
+        where,
         "e.access_key_id",
         t.burst_gap_minutes,
-        "coalesce(sum(bytes_out), 0)",
-        "count(*) >= ? OR coalesce(sum(bytes_out), 0) >= ?",
-        "count(*) >= ? OR coalesce(sum(bytes_out), 0) >= ?",
+        "coalesce(sum(bytes_out), 0), min(event_time), any_value(coalesce(identity_arn, principal_id, access_key_id))",
     )
+    start = ctx.rows("SELECT min(event_time) FROM events")[0][0]
+    judged_from = start + learning_window(ctx.store, ctx.options.learning) if start else None
+    peak: dict[str, tuple[int, int]] = {}
     groups = []
-    for key, seqs, count, sent in ctx.rows(sql, [S3, t.s3_objects, t.s3_bytes, t.s3_objects, t.s3_bytes]):
-        hits = list(ctx.hits_for(seqs).values())
-        detail = f"{count} objects, {sent / 2**20:.1f} MiB downloaded with key {key}"
-        groups.append(Group(hits, detail=detail))
+    for key, first, last, count, sent, began, actor in sorted(ctx.rows(sql, [S3]), key=lambda r: r[5]):
+        before_count, before_bytes = peak.get(actor, (0, 0))
+        bulk = count >= t.s3_objects or sent >= t.s3_bytes
+        unprecedented = before_count * 2 < count and before_bytes * 2 < max(sent, 1)
+        if bulk and unprecedented and judged_from is not None and began >= judged_from:
+            detail = f"{count} objects, {sent / 2**20:.1f} MiB downloaded with key {key}; before, this identity's "
+            detail += f"largest burst was {before_count} objects, {before_bytes / 2**20:.1f} MiB"
+            hits = ctx.burst_hits(where, [S3], "e.access_key_id", key, first, last)
+            groups.append(Group(hits, detail=detail))
+        peak[actor] = (max(before_count, count), max(before_bytes, sent))
     return groups
 
 
@@ -189,8 +205,8 @@ register(
         "Bulk S3 downloads from one session",
         Severity.MEDIUM,
         "T1530",
-        "Hundreds of GetObject calls or gigabytes out from one credential in one sitting is what bucket "
-        "looting looks like in data events.",
+        "Hundreds of GetObject calls or gigabytes out from one credential in one sitting, from an identity "
+        "that never moved that much before, is what bucket looting looks like in data events.",
         match=Match(S3, ("GetObject",), (absent("errorCode"),)),
         detect=_download_spikes,
         threshold=Threshold(500, 10),

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from investigations.detections.context import Context
-from investigations.detections.grouping import Finding, Group, bursts
+from investigations.detections.grouping import Finding, Group, Hit, bursts
 from investigations.detections.registry import Cond, Match, Rule, Severity, eq, ne, register
 from investigations.store import EventStore
 
@@ -32,23 +32,33 @@ _UA_GLOBS = {"Terraform": "*Terraform*", "Pulumi": "*pulumi*", "browser": "Mozil
 _MAX_ALARM_VALUES = 50
 
 
-def _detector(dimension: str, noun: str) -> Callable[[Context], list[Group]]:
-    def detect(ctx: Context) -> list[Group]:
+def _novel_hits(ctx: Context) -> dict[str, list[tuple[str, Hit]]]:
+    """Every principal's newly observed values as (principal, labelled hit) per dimension, read once."""
+    if "novelty" not in ctx.shared:
         rows = ctx.rows(
-            "SELECT entity, list(value ORDER BY seq), list(seq ORDER BY seq) FROM first_seen "
-            "WHERE kind = 'principal' AND dimension = ? AND new GROUP BY entity ORDER BY min(seq)",
-            [dimension],
+            "SELECT dimension, entity, value, seq FROM first_seen WHERE kind = 'principal' AND new ORDER BY seq"
         )
-        groups = []
-        for principal, values, seqs in rows:
-            hits = ctx.hits_for(seqs)
-            labelled = [
-                replace(hits[seq], actor=principal, detail=f"new {noun} {value}")
-                for seq, value in zip(seqs, values, strict=True)
-                if seq in hits
-            ]
-            groups += [Group(burst, actor=principal) for burst in bursts(labelled, ctx.options.gap)]
-        return groups
+        hits = ctx.hits_for(sorted({r[3] for r in rows}))
+        found: dict[str, list[tuple[str, Hit]]] = {}
+        for dimension, principal, value, seq in rows:
+            if seq in hits:
+                noun = DIMENSIONS[dimension][1]
+                labelled = replace(hits[seq], actor=principal, detail=f"new {noun} {value}")
+                found.setdefault(dimension, []).append((principal, labelled))
+        ctx.shared["novelty"] = found
+    return ctx.shared["novelty"]
+
+
+def _detector(dimension: str) -> Callable[[Context], list[Group]]:
+    def detect(ctx: Context) -> list[Group]:
+        by_principal: dict[str, list[Hit]] = {}
+        for principal, hit in _novel_hits(ctx).get(dimension, []):
+            by_principal.setdefault(principal, []).append(hit)
+        return [
+            Group(burst, actor=principal)
+            for principal, hits in by_principal.items()
+            for burst in bursts(hits, ctx.options.gap)
+        ]
 
     return detect
 
@@ -98,7 +108,7 @@ for _dimension, (_suffix, _noun, _severity, _path) in DIMENSIONS.items():
             "T1078.004",
             f"The principal used a {_noun} it had not used in its own earlier activity in this case; stolen "
             "credentials show up as the same identity in a new place or with a new tool.",
-            detect=_detector(_dimension, _noun),
+            detect=_detector(_dimension),
             alarm_for=_alarm(_dimension),
             notes=(
                 "The alarm is specific to this principal: its calls with a value outside what it used during "
