@@ -19,9 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from investigations.case import Case
-from investigations.detections import Severity, run, sigma
+from investigations.detections import Severity, alarm_for, run, sigma
 from investigations.detections.runner import DetectReport
 from tests.engine.detect_records import ACCOUNT, BOTO, CLI, EC2, IAM, INTRUDER_IP, alice, at, case_with, world
 
@@ -76,10 +77,14 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DetectReport]:
-    case_dir = case_with(tmp_path_factory.mktemp("sigma"), list(EVENTS.values()))
-    with Case.open(case_dir) as case:
-        yield run(case.store, rules_dir=RULES, rules=[])
+def case(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Case]:
+    with Case.open(case_with(tmp_path_factory.mktemp("sigma"), list(EVENTS.values()))) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def report(case: Case) -> DetectReport:
+    return run(case.store, rules_dir=RULES, rules=[])
 
 
 @pytest.mark.parametrize("suffix", sorted(EXPECTED))
@@ -131,3 +136,18 @@ def test_a_folder_with_broken_yaml_reports_the_file(tmp_path: Path) -> None:
     pack = sigma.load(tmp_path)
     assert pack.rules == []
     assert [(p.path, p.kind) for p in pack.problems] == [("bad.yml", "invalid")]
+
+
+def test_alarm_for_a_sigma_finding_gives_the_rule_back(case: Case, report: DetectReport) -> None:
+    (finding,) = [f for f in report.findings if f.rule_id == PREFIX + "2222-4c1e-9a00-000000000001"]
+    alarm = alarm_for(case.store, finding)
+    rule = yaml.safe_load(alarm.sigma)
+    assert rule["title"] == "Trail tampering as a list of maps"
+    assert rule["detection"]["selection"] == [
+        {"eventName": "StopLogging"},
+        {"eventName": "DeleteTrail", "errorCode": "AccessDenied"},
+    ]
+    assert alarm.eventbridge["detail"] == {
+        "eventSource": ["cloudtrail.amazonaws.com"],
+        "eventName": ["DeleteTrail", "StopLogging"],
+    }
