@@ -1,4 +1,4 @@
-"""Blast radius and neighbourhood of a pivot, read from its ``pv`` table (see ``pivot_events``).
+"""Blast radius and neighbourhood of a pivot, read from its ``scoped`` table (see ``pivot_events``).
 
 Everything here describes the in-scope events: where the credential went (accounts, regions,
 roles), what it touched (resources written and read), what went wrong (errors), how much left
@@ -94,11 +94,11 @@ _LISTS = (
 def _lists(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, list[Any]], dict[str, int], tuple[int, int, int]]:
     """Every ordered list, the count per error code and the totals, in one round trip."""
     parts = " UNION ALL ".join(
-        f"SELECT '{name}' AS f, {col} AS v, min(seq) AS s, count(*) AS n FROM pv "
-        f"WHERE in_scope AND {col} IS NOT NULL AND {cond} GROUP BY 2"
+        f"SELECT '{name}' AS f, {col} AS v, min(seq) AS s, count(*) AS n FROM scoped "
+        f"WHERE {col} IS NOT NULL AND {cond} GROUP BY 2"
         for name, col, cond in _LISTS
     )
-    totals = "SELECT '~', NULL, count(*), coalesce(sum(bytes_out), 0) FROM pv WHERE in_scope"
+    totals = "SELECT '~', NULL, count(*), coalesce(sum(bytes_out), 0) FROM scoped"
     out: dict[str, list[Any]] = {name: [] for name, _, _ in _LISTS}
     counts: dict[str, int] = {}
     events = bytes_out = 0
@@ -114,10 +114,10 @@ def _lists(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, list[Any]], dict[s
 
 def _resources(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     rows = con.execute(
-        "SELECT r.resource, r.kind, count(*) FILTER (WHERE r.write AND pv.error_code IS NULL), "
-        "count(*) FILTER (WHERE NOT r.write AND pv.error_code IS NULL), "
-        "count(*) FILTER (WHERE pv.error_code IS NOT NULL), "
-        "min(pv.seq) AS s FROM pv JOIN event_resources r ON r.seq = pv.seq WHERE pv.in_scope "
+        "SELECT r.resource, r.kind, count(*) FILTER (WHERE r.write AND s.error_code IS NULL), "
+        "count(*) FILTER (WHERE NOT r.write AND s.error_code IS NULL), "
+        "count(*) FILTER (WHERE s.error_code IS NOT NULL), "
+        "min(s.seq) AS s FROM scoped s JOIN event_resources r ON r.seq = s.seq "
         "GROUP BY 1, 2 ORDER BY s, 1"
     ).fetchall()
     return [{"resource": r, "kind": k, "writes": w, "reads": n, "errors": e} for r, k, w, n, e, _ in rows]
@@ -126,12 +126,12 @@ def _resources(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 def _notable(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
     """Persistence (successful calls only) and defence evasion (attempts too), with their targets."""
     rows = con.execute(
-        "SELECT list_contains($evasion, pv.event_name), pv.event_id, pv.event_time, pv.event_name, "
-        "pv.recipient_account_id, pv.identity_arn, pv.error_code, pv.issued_key, "
+        "SELECT list_contains($evasion, s.event_name), s.event_id, s.event_time, s.event_name, "
+        "s.recipient_account_id, s.identity_arn, s.error_code, s.issued_key, "
         "list(r.resource ORDER BY r.resource) FILTER (WHERE r.resource IS NOT NULL) "
-        "FROM pv LEFT JOIN event_resources r ON r.seq = pv.seq WHERE pv.in_scope AND "
-        "(list_contains($evasion, pv.event_name) OR (list_contains($persistence, pv.event_name) "
-        " AND pv.error_code IS NULL)) GROUP BY pv.seq, 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY pv.seq",
+        "FROM scoped s LEFT JOIN event_resources r ON r.seq = s.seq WHERE "
+        "(list_contains($evasion, s.event_name) OR (list_contains($persistence, s.event_name) "
+        " AND s.error_code IS NULL)) GROUP BY s.seq, 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY s.seq",
         {"evasion": sorted(DEFENSE_EVASION), "persistence": sorted(PERSISTENCE)},
     ).fetchall()
     keys = ("event_id", "event_time", "event_name", "account", "principal", "error_code", "issued_key", "resources")
@@ -157,7 +157,7 @@ def _nearby(
     agents = [ua for ua in agents if "amazonaws.com" not in ua and ua != "AWS Internal"]
     if not ips and not agents:
         return []
-    low, high = con.execute("SELECT min(event_time), max(event_time) FROM pv WHERE in_scope").fetchall()[0]
+    low, high = con.execute("SELECT min(event_time), max(event_time) FROM scoped").fetchall()[0]
     start: datetime = scope.start or low - margin
     end: datetime = scope.end or high + margin
     rows = con.execute(
@@ -179,12 +179,15 @@ def _nearby(
 def identities(con: duckdb.DuckDBPyConnection, keys: list[str], seqs: list[int]) -> dict[str, dict[str, Any]]:
     """Who each key (or keyless seed event, by its id) acted as, from its first event in the pivot."""
     rows = con.execute(
-        "SELECT coalesce(access_key_id, event_id), arg_min(struct_pack(identity_type, identity_arn, "
-        "identity_account_id, principal_id, user_name, invoked_by, session_issuer_arn, session_created, "
-        "mfa_authenticated, source_identity), seq), min(event_time), max(event_time), count(*) FROM pv "
-        "WHERE access_key_id IN (SELECT unnest(?::VARCHAR[])) "
-        "OR (access_key_id IS NULL AND seq IN (SELECT unnest(?::BIGINT[]))) GROUP BY 1",
-        [keys, seqs],
+        "WITH first AS (SELECT coalesce(access_key_id, seq::VARCHAR) AS who, min(seq) AS seq, "
+        "  min(event_time) AS first_seen, max(event_time) AS last_seen, count(*) AS n FROM pv "
+        "  WHERE list_contains($keys, access_key_id) OR (access_key_id IS NULL AND list_contains($seqs, seq)) "
+        "  GROUP BY 1) "
+        "SELECT coalesce(e.access_key_id, e.event_id), struct_pack(e.identity_type, e.identity_arn, "
+        "e.identity_account_id, e.principal_id, e.user_name, e.invoked_by, e.session_issuer_arn, e.session_created, "
+        "e.mfa_authenticated, e.source_identity), f.first_seen, f.last_seen, f.n "
+        "FROM events e JOIN first f ON e.seq = f.seq",
+        {"keys": keys, "seqs": seqs},
     ).fetchall()
     return {
         name: {**ident, "first_seen": first, "last_seen": last, "events": n} for name, ident, first, last, n in rows

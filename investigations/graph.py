@@ -57,16 +57,25 @@ def node_id(kind: EntityKind | str, value: str) -> str:
     return f"{EntityKind(kind).value}:{value}"
 
 
-def _aggregates() -> str:
+def _aggregates() -> tuple[str, list[str]]:
+    """One query for every relation: a fine-grained GROUP BY first (one row per distinct
+    combination, far fewer than events), then GROUPING SETS over that, so the costly distinct
+    event-name lists are built from thousands of rows rather than a million."""
     sets = ", ".join(f"({src}, {dst})" for _, src, _, dst, _ in _RELATIONS)
     flags = ", ".join(f"grouping({src}, {dst}) = 0" for _, src, _, dst, _ in _RELATIONS)
     columns = sorted({c for _, s, _, d, _ in _RELATIONS for c in (s, d)})
+    dims = ", ".join(columns)
     return (
         f"""
-        WITH ev AS (SELECT *, coalesce(sess, actor) AS holder, coalesce(key, sess, actor) AS node FROM ({_EVENTS}))
-        SELECT [{flags}] AS which, {", ".join(columns)}, count(*), min(event_time), max(event_time),
-               count(error_code), list(DISTINCT event_name)[:{_NAMES}], any_value(identity_type)
-        FROM ev GROUP BY GROUPING SETS ({sets})
+        WITH ev AS (SELECT *, coalesce(sess, actor) AS holder, coalesce(key, sess, actor) AS node FROM ({_EVENTS})),
+        fine AS (
+            SELECT {dims}, event_name, any_value(identity_type) AS identity_type, count(*) AS n,
+                   min(event_time) AS first, max(event_time) AS last, count(error_code) AS errors
+            FROM ev GROUP BY ALL
+        )
+        SELECT [{flags}] AS which, {dims}, sum(n)::BIGINT, min(first), max(last), sum(errors)::BIGINT,
+               list(DISTINCT event_name)[:{_NAMES}], any_value(identity_type)
+        FROM fine GROUP BY GROUPING SETS ({sets})
     """,
         columns,
     )

@@ -3,8 +3,9 @@
 Links are keyed by access key, never by session name: two sessions of one role with one session
 name are different sessions. Every key seen in the case (used or issued) gets one row in the
 ``lineage_keys`` table, built once from SQL aggregates (only issuing events and one GROUP BY over
-keys reach Python) and rebuilt when the events change. Walking the tree is then a handful of
-lookups on that small table, which keeps a full pivot within its time budget on a million events.
+keys reach Python) and rebuilt when the events change. A pivot then fetches the part of the tree
+it needs (sessions, ancestors, descendants) in one recursive query on that small table and walks
+it in Python, which keeps a full pivot within its time budget on a million events.
 
 Where the issuing event is absent, a temporary key falls back to its session's
 ``(arn, creationDate)``: an issuance of that same ARN within a second is taken as its parent, a

@@ -219,8 +219,16 @@ def pivot(
     value: str,
     scope: Scope | None = None,
     nearby_margin: timedelta = timedelta(hours=1),
+    with_ids: bool = True,
 ) -> PivotResult:
-    """Follow ``value`` (a target of ``kind``, one of TARGET_KINDS) through the credential tree."""
+    """Follow ``value`` (a target of ``kind``, one of TARGET_KINDS) through the credential tree.
+
+    ``scope`` marks the use under investigation (see the module docstring); ``nearby_margin``
+    widens the in-scope span for "what else came from here" when the scope has no time window.
+    ``with_ids=False`` leaves the ``*_event_ids`` lists empty and fills only the ``*_seqs``
+    lists, which is all a view reading rows by seq needs and saves resolving every eventID.
+    Raises PivotError for an unknown kind, an event not in the case or a malformed CIDR.
+    """
     if kind not in TARGET_KINDS:
         raise PivotError(f"cannot pivot on {kind!r}; use one of {', '.join(TARGET_KINDS)}")
     scope = _widen(scope or Scope(), kind, value)
@@ -242,7 +250,7 @@ def pivot(
         descendants = family.edges_between(session_keys) + family.descendants(session_keys)
         inside, verdict = _classify(con, descendants, set(session_keys), scope)
         chains = {key: family.chain(key) for key in keys[:ACTOR_LIMIT]}
-        events = collect_events(con, family, session_keys, descendants, inside, keyless, scope)
+        events = collect_events(con, family, session_keys, descendants, inside, keyless, scope, with_ids)
         summary = summarise(con, scope, nearby_margin)
         known = identities(con, keys[:ACTOR_LIMIT], [] if keys else keyless[:1])
         first = keys[0] if keys else None

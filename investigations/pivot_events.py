@@ -1,10 +1,14 @@
-"""The events of a pivot: one temporary table ``pv`` on the pivot's private cursor.
+"""The events of a pivot: two temporary tables on the pivot's private cursor.
 
-``pv`` holds the typed columns of every event signed by a key of the lineage, the keyless events
+``pv`` lists every event of the lineage: those signed by a key of the tree, the keyless events
 of inferred sessions (grouped by ``(arn, creationDate)``), the target's own keyless events, and
-the other account's copy (same ``sharedEventID``) of each of them. Two flags ride along:
-``in_session`` (signed by the target's own session) and ``in_scope``. Building it costs two
-scans of the events table; every summary afterwards reads only ``pv``.
+the other account's copy (same ``sharedEventID``) of each of them, with the few columns that
+decide ``in_session`` (signed by the target's own session) and ``in_scope``. ``scoped`` holds
+every column the summaries read, for the in-scope events only.
+
+The split is for speed: a key used all through a case touches every row group, and reading wide
+text columns (``eventID`` above all) for all of them costs far more than reading them for the
+rows wanted, which a join on ``seq`` fetches cheaply.
 """
 
 from __future__ import annotations
@@ -18,13 +22,13 @@ import duckdb
 
 from investigations.lineage import Family, Link
 
-PV_COLUMNS = (
-    "seq, rid, event_id, event_time, event_name, event_source, aws_region, recipient_account_id, identity_type, "
-    "identity_arn, identity_account_id, principal_id, user_name, invoked_by, session_issuer_arn, session_created, "
-    "mfa_authenticated, source_identity, access_key_id, source_ip, user_agent, error_code, read_only, bytes_out, "
-    "role_arn, issued_key, issued_arn, shared_event_id"
+#: Columns of ``scoped``, what the summaries and the actor descriptions read.
+SCOPED_COLUMNS = (
+    "seq, event_id, event_time, event_name, aws_region, recipient_account_id, identity_type, identity_arn, "
+    "identity_account_id, principal_id, user_name, invoked_by, session_issuer_arn, session_created, "
+    "mfa_authenticated, source_identity, access_key_id, source_ip, user_agent, error_code, bytes_out, role_arn, "
+    "issued_key"
 )
-_PREFIXED = ", ".join(f"e.{c.strip()}" for c in PV_COLUMNS.split(","))
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +104,12 @@ def _scope_sql(con: duckdb.DuckDBPyConnection, scope: Scope) -> tuple[str, list[
     return " AND ".join(terms), params
 
 
+def _narrow(scope: Scope) -> str:
+    """The columns ``pv`` needs: where an event sits in time, its key, and what the scope tests."""
+    extra = ", e.source_ip" * bool(scope.ips) + ", e.user_agent" * bool(scope.user_agents)
+    return f"e.seq, e.event_time, e.access_key_id{extra}"
+
+
 def collect_events(
     con: duckdb.DuckDBPyConnection,
     family: Family,
@@ -108,18 +118,24 @@ def collect_events(
     inside: set[str],
     keyless: list[int],
     scope: Scope,
+    with_ids: bool = True,
 ) -> PivotEvents:
-    """Fill ``pv`` and return its event ids, in time order, split by session and scope."""
+    """Fill ``pv`` and ``scoped``; return the events in time order, split by session and scope.
+
+    ``with_ids=False`` returns seqs only: resolving the eventID of every out-of-scope event of a
+    busy key is the costliest single step, and a view that reads rows by seq does not need it.
+    """
     seeds = set(session_keys)
     all_keys = [*session_keys, *(d.key for d in descendants if d.key not in seeds)]
     classes = ["in" if k in inside else "seed" if k in seeds else "out" for k in all_keys]
     # Events are stored in time order, so bounding the scan by when the keys were used lets
-    # DuckDB skip most row groups of a long case.
+    # DuckDB skip the row groups outside it.
     spans = [(link.first_seen, link.last_seen) for k in all_keys if (link := family.link(k)) and link.first_seen]
     low = min((a for a, _ in spans), default=datetime.max)
     high = max((b for _, b in spans), default=datetime.min)
+    narrow = _narrow(scope)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE pv AS SELECT {_PREFIXED}, k.cls, k.cls = 'seed' AS in_session, "
+        f"CREATE OR REPLACE TEMP TABLE pv AS SELECT {narrow}, k.cls, k.cls = 'seed' AS in_session, "
         "NULL::BOOLEAN AS in_scope FROM events e "
         "JOIN (SELECT unnest($keys::VARCHAR[]) AS key, unnest($classes::VARCHAR[]) AS cls) k "
         "ON e.access_key_id = k.key "
@@ -128,11 +144,11 @@ def collect_events(
     )
     if keyless:
         con.execute(
-            f"INSERT INTO pv SELECT {_PREFIXED}, 'seed', FALSE, NULL FROM events e "
-            "WHERE e.seq BETWEEN ? AND ? AND list_contains(?::BIGINT[], e.seq)",
+            f"INSERT INTO pv SELECT {narrow}, 'seed', FALSE, NULL FROM events e "
+            "WHERE e.seq BETWEEN ? AND ? AND e.seq IN (SELECT unnest(?::BIGINT[]))",
             [min(keyless), max(keyless), keyless],
         )
-    _add_session_events(con, family, all_keys, seeds, inside)
+    _add_session_events(con, family, all_keys, seeds, inside, narrow)
     if scope.active:
         predicate, params = _scope_sql(con, scope)
         con.execute(
@@ -142,34 +158,47 @@ def collect_events(
         )
     else:
         con.execute("UPDATE pv SET in_scope = TRUE")
-    # The other account's copy of a call carries the same sharedEventID and the same moment.
+    # The other account's copy of a call carries the same sharedEventID. Few events carry one at
+    # all, so the copies come from that small set rather than from another pass over the case.
     con.execute(
-        f"INSERT INTO pv SELECT {_PREFIXED}, 'copy', FALSE, s.in_scope FROM events e JOIN "
-        "(SELECT shared_event_id, bool_or(in_scope) AS in_scope FROM pv "
-        " WHERE shared_event_id IS NOT NULL GROUP BY 1) s "
-        "ON e.shared_event_id = s.shared_event_id "
-        "WHERE e.event_time BETWEEN (SELECT min(event_time) - INTERVAL 15 MINUTE FROM pv) "
-        "AND (SELECT max(event_time) + INTERVAL 15 MINUTE FROM pv) "
-        "AND e.seq NOT IN (SELECT seq FROM pv)"
+        f"INSERT INTO pv SELECT {narrow}, 'copy', FALSE, c.in_scope FROM events e JOIN ("
+        " WITH shared AS (SELECT seq, shared_event_id FROM events WHERE shared_event_id IS NOT NULL) "
+        " SELECT s.seq, bool_or(p.in_scope) AS in_scope FROM shared s JOIN shared t USING (shared_event_id) "
+        " JOIN pv p ON p.seq = t.seq WHERE s.seq NOT IN (SELECT seq FROM pv) GROUP BY s.seq) c ON e.seq = c.seq"
     )
-    result = con.sql("SELECT seq, event_id, in_scope, in_session FROM pv ORDER BY seq").to_arrow_table()
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE scoped AS SELECT {SCOPED_COLUMNS} FROM events "
+        "WHERE seq IN (SELECT seq FROM pv WHERE in_scope)"
+    )
+    if with_ids:
+        result = con.sql(
+            "SELECT p.seq, coalesce(s.event_id, e.event_id) AS event_id, p.in_scope, p.in_session FROM pv p "
+            "LEFT JOIN scoped s ON s.seq = p.seq LEFT JOIN (SELECT seq, event_id FROM events "
+            "WHERE seq IN (SELECT seq FROM pv WHERE NOT in_scope)) e ON e.seq = p.seq ORDER BY p.seq"
+        ).to_arrow_table()
+    else:
+        result = con.sql("SELECT seq, NULL AS event_id, in_scope, in_session FROM pv ORDER BY seq").to_arrow_table()
     seqs = result.column("seq").to_pylist()
-    ids = result.column("event_id").to_pylist()
     in_scope = result.column("in_scope").to_pylist()
     in_session = result.column("in_session").to_pylist()
+    ids = result.column("event_id").to_pylist() if with_ids else []
+
+    def pick(values: list[Any], flags: list[bool], want: bool = True) -> list[Any]:
+        return [v for v, f in zip(values, flags, strict=True) if f is want]
+
     return PivotEvents(
-        session_seqs=[s for s, f in zip(seqs, in_session, strict=True) if f],
+        session_seqs=pick(seqs, in_session),
         lineage_seqs=seqs,
-        in_scope_seqs=[s for s, f in zip(seqs, in_scope, strict=True) if f],
-        session_ids=[i for i, f in zip(ids, in_session, strict=True) if f],
+        in_scope_seqs=pick(seqs, in_scope),
+        session_ids=pick(ids, in_session) if with_ids else [],
         lineage_ids=ids,
-        in_scope_ids=[i for i, f in zip(ids, in_scope, strict=True) if f],
-        out_of_scope_ids=[i for i, f in zip(ids, in_scope, strict=True) if not f],
+        in_scope_ids=pick(ids, in_scope) if with_ids else [],
+        out_of_scope_ids=pick(ids, in_scope, False) if with_ids else [],
     )
 
 
 def _add_session_events(
-    con: duckdb.DuckDBPyConnection, family: Family, keys: list[str], seeds: set[str], inside: set[str]
+    con: duckdb.DuckDBPyConnection, family: Family, keys: list[str], seeds: set[str], inside: set[str], narrow: str
 ) -> None:
     """Keyless events of sessions known only by ``(arn, creationDate)`` belong to those sessions."""
     pairs = {
@@ -181,7 +210,7 @@ def _add_session_events(
         return
     arns, created, classes = zip(*((a, c, k) for (a, c), k in pairs.items()), strict=True)
     con.execute(
-        f"INSERT INTO pv SELECT {_PREFIXED}, "
+        f"INSERT INTO pv SELECT {narrow}, "
         "p.cls, p.cls = 'seed', NULL FROM events e JOIN "
         "(SELECT unnest(?::VARCHAR[]) AS arn, unnest(?::TIMESTAMP[]) AS created, unnest(?::VARCHAR[]) AS cls) p "
         "ON e.identity_arn = p.arn AND e.session_created = p.created "

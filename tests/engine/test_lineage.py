@@ -188,3 +188,49 @@ def test_links_follow_new_evidence(tmp_path: Path) -> None:
         tree = Lineage.for_key(case.store, w.ASIA_ORPHAN)
     assert tree.ancestors == [w.AKIA_ALICE]
     assert tree.link is not None and (tree.link.event_id, tree.link.inferred) == ("e29", False)
+
+
+def test_federation_token_and_web_identity(tmp_path: Path) -> None:
+    """GetFederationToken links by key to its IAM user; a web identity is an external origin."""
+    fed, web = "ASIAFEDERATED000001", "ASIAWEBIDENTITY0001"
+    federated = {
+        "type": "FederatedUser",
+        "principalId": f"{w.A}:partner",
+        "arn": f"arn:aws:sts::{w.A}:federated-user/partner",
+        "accountId": w.A,
+        "accessKeyId": fed,
+        "sessionContext": {"attributes": {"creationDate": "2024-05-01T13:00:00Z", "mfaAuthenticated": "false"}},
+    }
+    github = {
+        "type": "WebIdentityUser",
+        "principalId": "token.actions.githubusercontent.com:repo:x",
+        "userName": "repo:x",
+    }
+    extra = [
+        w.event("f1", "13:00", "sts", "GetFederationToken", w.user(w.A, "bob", w.AKIA_BOB), w.BOB_IP, w.OWNER_UA,
+                requestParameters={"name": "partner"},
+                responseElements={"credentials": {"accessKeyId": fed},
+                                  "federatedUser": {"arn": f"arn:aws:sts::{w.A}:federated-user/partner"}}),
+        w.event("f2", "13:05", "s3", "ListBuckets", federated, "192.0.2.7", "aws-cli/2.15.0"),
+        w.assume("f3", "13:10", github, "192.0.2.8", "GitHubActions", f"arn:aws:iam::{w.A}:role/CI", "gha", web,
+                 event_name="AssumeRoleWithWebIdentity"),
+        w.event("f4", "13:11", "s3", "ListBuckets", w.session(w.A, "CI", "gha", web, "2024-05-01T13:10:00Z"),
+                "192.0.2.8", "GitHubActions"),
+    ]  # fmt: skip
+    with Case.open(w.ingest_world(tmp_path, extra)) as case:
+        family = Lineage(case.store).family([fed, web, w.AKIA_BOB])
+    link = family.link(fed)
+    assert link is not None
+    assert (link.parent, link.event_id, link.event_name, link.arn) == (
+        w.AKIA_BOB,
+        "f1",
+        "GetFederationToken",
+        f"arn:aws:sts::{w.A}:federated-user/partner",
+    )
+    assert [d.key for d in family.descendants([w.AKIA_BOB])] == [w.ASIA_DECOY, fed]
+    assert family.tree(web).origin.as_dict() == {
+        "kind": "web_identity",
+        "label": "repo:x",
+        "event_id": "f3",
+        "inferred": False,
+    }

@@ -228,3 +228,12 @@ def test_result_is_json_and_refuses_nonsense(store: EventStore) -> None:
         pivot(store, "access_key", w.AKIA_ALICE, Scope(ips=("10.0.0.0/33",)))
     with pytest.raises(PivotError, match="cannot pivot"):
         pivot(store, "colour", "red")
+
+
+def test_seqs_without_ids_address_the_same_events(store: EventStore) -> None:
+    scope = Scope(ips=(w.INTRUDER_IP,))
+    lean = pivot(store, "access_key", w.AKIA_ALICE, scope, with_ids=False)
+    assert lean.lineage_event_ids == [] and lean.in_scope_event_ids == []
+    assert [r["event_id"] for r in store.rows(lean.in_scope_seqs)] == INTRUDER
+    assert [r["event_id"] for r in store.rows(lean.lineage_seqs)] == ALL_OF_ALICE
+    assert [r["event_id"] for r in store.rows(lean.session_seqs)] == ["e32", "e01", "e02", "e04", "e05", "e06", "e16"]
