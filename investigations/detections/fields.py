@@ -49,6 +49,29 @@ TYPED: dict[str, tuple[str, str]] = {
     "additionalEventData.bytesTransferredOut": ("bytes_out", "int"),
 }
 
+#: Text paths with few distinct values per case: string tests on them run over the distinct values.
+FEW_VALUES = frozenset(
+    {
+        "eventSource",
+        "eventName",
+        "eventType",
+        "eventCategory",
+        "awsRegion",
+        "recipientAccountId",
+        "userIdentity.type",
+        "userIdentity.arn",
+        "userIdentity.accountId",
+        "userIdentity.userName",
+        "userIdentity.invokedBy",
+        "userIdentity.sessionContext.sessionIssuer.type",
+        "userIdentity.sessionContext.sessionIssuer.arn",
+        "sourceIPAddress",
+        "userAgent",
+        "errorCode",
+        "vpcEndpointId",
+    }
+)
+
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 

@@ -180,19 +180,18 @@ def evaluate(ctx: Context, rule: SigmaRuleInfo) -> list[Hit]:
     resolve = _cidr_resolver(ctx)
     full = Translator(resolve).translate(rule.condition)
     assert full is not None
-    joins, params = "", list(full.params)
+    joins, where, params = "", full.sql, list(full.params)
     if full.raw:
         joins = "JOIN raw_events r ON r.rid = e.rid"
         narrow = Translator(resolve, typed_only=True).translate(rule.condition)
         if narrow is not None:
             rids = [r[0] for r in ctx.rows(f"SELECT e.rid FROM events e WHERE {narrow.sql}", narrow.params)]
             if len(rids) <= _LOOKUP_LIMIT:
-                joins = (
-                    "JOIN (SELECT rid, raw FROM raw_events WHERE rid IN (SELECT unnest(?::BIGINT[]))) r "
-                    "ON r.rid = e.rid"
-                )
-                params = [rids, *params]
+                # both sides restricted, or the planner may evaluate the raw fields on every event
+                joins = "JOIN (SELECT rid, raw FROM raw_events WHERE rid = ANY(?::BIGINT[])) r ON r.rid = e.rid"
+                where = f"e.rid = ANY(?::BIGINT[]) AND {full.sql}"
+                params = [rids, rids, *params]
     try:
-        return ctx.hits(full.sql, params, joins)
+        return ctx.hits(where, params, joins)
     except duckdb.Error as exc:
         raise Unsupported(f"the query engine refused it: {str(exc).splitlines()[0]}") from None

@@ -39,7 +39,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from investigations.detections.fields import is_typed, text_expr
+from investigations.detections.fields import FEW_VALUES, TYPED, is_typed, text_expr
 
 #: Given a SQL expression and CIDR networks, the values of that expression inside them.
 CidrResolver = Callable[[str, list[Any]], list[str]]
@@ -161,6 +161,12 @@ class Translator:
         if raw and self.typed_only:
             self._leaf(text_expr(path), value)  # still reject what cannot be evaluated
             return None
+        if path in FEW_VALUES and isinstance(value, SigmaString | SigmaRegularExpression):
+            # match the column's distinct values once, not every row (regex on a million agents is seconds)
+            column = TYPED[path][0]
+            sql, params = self._leaf("d.v", value)
+            inside = f"SELECT v FROM (SELECT DISTINCT {column} AS v FROM events) d WHERE {sql}"
+            return Frag(f"coalesce(e.{column} IN ({inside}), false)", params)
         sql, params = self._leaf(text_expr(path), value)
         return Frag(f"coalesce({sql}, false)", params, raw)
 
