@@ -4,7 +4,8 @@ Everything here describes the in-scope events: where the credential went (accoun
 roles), what it touched (resources written and read), what went wrong (errors), how much left
 (``bytesTransferredOut``), what it left behind (persistence) and what it tried to hide (defence
 evasion). ``nearby`` answers "what else came from here": other principals and keys seen from the
-same addresses and user agents around the same time.
+same addresses and user agents around the same time (the scope's window, else an hour either
+side of each burst of in-scope activity).
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ DEFENSE_EVASION = frozenset(
 )
 
 _NEARBY_LIMIT = 50
+#: Beyond this many separate bursts of activity, neighbours are sought over their whole span.
+_MAX_WINDOWS = 12
 
 
 #: Distinct in-scope values, each list in order of first appearance: (field, SQL value, filter).
@@ -149,28 +152,50 @@ def _is_ip(value: str) -> bool:
     return True
 
 
+def _windows(con: duckdb.DuckDBPyConnection, scope: Scope, margin: timedelta) -> list[tuple[datetime, datetime]]:
+    """Where to look for neighbours: the scope's own window, else ``margin`` around each burst of
+    in-scope activity (bursts merged), so a day-long gap between two bursts is not scanned."""
+    if scope.start or scope.end:
+        low, high = con.execute("SELECT min(event_time), max(event_time) FROM scoped").fetchall()[0]
+        return [(scope.start or low - margin, scope.end or high + margin)]
+    minutes = con.execute("SELECT DISTINCT date_trunc('minute', event_time) AS t FROM scoped ORDER BY t").fetchall()
+    merged: list[tuple[datetime, datetime]] = []
+    for (moment,) in minutes:
+        start, end = moment - margin, moment + margin + timedelta(minutes=1)
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged if len(merged) <= _MAX_WINDOWS else [(merged[0][0], merged[-1][1])]
+
+
 def _nearby(
     con: duckdb.DuckDBPyConnection, ips: list[str], agents: list[str], scope: Scope, margin: timedelta
 ) -> list[dict[str, Any]]:
     """Other principals and keys seen from the in-scope addresses and agents, within the window."""
     ips = [ip for ip in ips if _is_ip(ip)]
     agents = [ua for ua in agents if "amazonaws.com" not in ua and ua != "AWS Internal"]
-    if not ips and not agents:
+    windows = _windows(con, scope, margin) if ips or agents else []
+    if not windows:
         return []
-    low, high = con.execute("SELECT min(event_time), max(event_time) FROM scoped").fetchall()[0]
-    start: datetime = scope.start or low - margin
-    end: datetime = scope.end or high + margin
+    # One range per window keeps each scan prunable by the time-sorted row groups.
+    ranges = " UNION ALL ".join(
+        "SELECT source_ip, user_agent, seq, event_time, access_key_id, identity_arn, identity_type, invoked_by, "
+        "identity_account_id, principal_id, user_name FROM events "
+        f"WHERE event_time >= $s{i} AND event_time < $e{i} "
+        "AND (source_ip IN (SELECT unnest($ips::VARCHAR[])) OR user_agent IN (SELECT unnest($uas::VARCHAR[])))"
+        for i in range(len(windows))
+    )
+    params: dict[str, Any] = {"ips": ips, "uas": agents, "limit": _NEARBY_LIMIT}
+    for i, (start, end) in enumerate(windows):
+        params |= {f"s{i}": start, f"e{i}": end}
     rows = con.execute(
-        "WITH near AS (SELECT source_ip, user_agent, seq, event_time, access_key_id, "
-        f"  {ACTOR_SQL} AS principal "
-        "  FROM events WHERE event_time >= $start AND event_time < $end "
-        "  AND (source_ip IN (SELECT unnest($ips::VARCHAR[])) OR user_agent IN (SELECT unnest($uas::VARCHAR[]))) "
-        "  AND seq NOT IN (SELECT seq FROM pv)) "
+        f"WITH near AS (SELECT *, {ACTOR_SQL} AS principal FROM ({ranges}) WHERE seq NOT IN (SELECT seq FROM pv)) "
         "SELECT via, value, principal, access_key_id, count(*) AS n, min(event_time), max(event_time) FROM ("
         "  SELECT 'ip' AS via, source_ip AS value, * FROM near WHERE source_ip IN (SELECT unnest($ips::VARCHAR[])) "
         "  UNION ALL SELECT 'user_agent', user_agent, * FROM near WHERE user_agent IN (SELECT unnest($uas::VARCHAR[]))"
         ") GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, min(seq), 3, 4 LIMIT $limit",
-        {"start": start, "end": end, "ips": ips, "uas": agents, "limit": _NEARBY_LIMIT},
+        params,
     ).fetchall()
     keys = ("via", "value", "principal", "key", "events", "first_seen", "last_seen")
     return [dict(zip(keys, row, strict=True)) for row in rows]

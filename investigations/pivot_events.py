@@ -51,6 +51,13 @@ class Scope:
         except ValueError as exc:
             raise ValueError(f"not an IP address or CIDR: {exc}") from None
 
+    def hosts(self) -> list[str] | None:
+        """The scope's addresses when every entry is one address (no wider CIDR), else None."""
+        nets = self.networks()
+        if any(net.num_addresses != 1 for net in nets):
+            return None
+        return [str(net.network_address) for net in nets]
+
     def ip_matches(self, value: str | None) -> bool:
         if not self.ips:
             return True
@@ -85,23 +92,28 @@ class PivotEvents:
     out_of_scope_ids: list[str]
 
 
-def _scope_sql(con: duckdb.DuckDBPyConnection, scope: Scope) -> tuple[str, list[object]]:
-    """SQL deciding scope for seed rows; CIDRs are matched in Python on the few distinct IPs."""
-    terms, params = ["TRUE"], []
+def _predicate(scope: Scope, ips: list[str] | None) -> tuple[str, dict[str, Any]]:
+    """SQL (named parameters) an event of a seed key must satisfy to be in scope."""
+    terms, params = ["TRUE"], {}
     if scope.start:
-        terms.append("event_time >= ?")
-        params.append(scope.start)
+        terms.append("event_time >= $scope_start")
+        params["scope_start"] = scope.start
     if scope.end:
-        terms.append("event_time < ?")
-        params.append(scope.end)
+        terms.append("event_time < $scope_end")
+        params["scope_end"] = scope.end
     if scope.ips:
-        seen = con.execute("SELECT DISTINCT source_ip FROM pv WHERE cls = 'seed' AND source_ip IS NOT NULL").fetchall()
-        terms.append("source_ip IN (SELECT unnest(?::VARCHAR[]))")
-        params.append([ip for (ip,) in seen if scope.ip_matches(ip)])
+        terms.append("list_contains($scope_ips::VARCHAR[], source_ip)")
+        params["scope_ips"] = ips or []
     if scope.user_agents:
-        terms.append("(" + " OR ".join("contains(lower(coalesce(user_agent, '')), ?)" for _ in scope.user_agents) + ")")
-        params.extend(ua.lower() for ua in scope.user_agents)
+        names = [f"scope_ua{i}" for i in range(len(scope.user_agents))]
+        terms.append("(" + " OR ".join(f"contains(lower(coalesce(user_agent, '')), ${n})" for n in names) + ")")
+        params |= {n: ua.lower() for n, ua in zip(names, scope.user_agents, strict=True)}
     return " AND ".join(terms), params
+
+
+def _verdict(cls: str, predicate: str) -> str:
+    """In scope: minted inside it ('in'), never ('out'), or a seed key's event that matches."""
+    return f"CASE {cls} WHEN 'in' THEN TRUE WHEN 'out' THEN FALSE ELSE coalesce({predicate}, FALSE) END"
 
 
 def _narrow(scope: Scope) -> str:
@@ -134,30 +146,31 @@ def collect_events(
     low = min((a for a, _ in spans), default=datetime.max)
     high = max((b for _, b in spans), default=datetime.min)
     narrow = _narrow(scope)
+    # Single addresses are tested as the rows are read; CIDRs are matched in Python once the few
+    # distinct addresses of the seed keys are known, and the verdict is filled in afterwards.
+    hosts = scope.hosts()
+    inline = not scope.ips or hosts is not None
+    predicate, params = _predicate(scope, hosts) if inline else ("NULL", {})
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE pv AS SELECT {narrow}, k.cls, k.cls = 'seed' AS in_session, "
-        "NULL::BOOLEAN AS in_scope FROM events e "
+        f"{_verdict('k.cls', predicate)} AS in_scope FROM events e "
         "JOIN (SELECT unnest($keys::VARCHAR[]) AS key, unnest($classes::VARCHAR[]) AS cls) k "
         "ON e.access_key_id = k.key "
         "WHERE e.event_time BETWEEN $low AND $high",
-        {"keys": all_keys, "classes": classes, "low": low, "high": high},
+        {"keys": all_keys, "classes": classes, "low": low, "high": high, **params},
     )
     if keyless:
+        seed_verdict = _verdict("'seed'", predicate)
         con.execute(
-            f"INSERT INTO pv SELECT {narrow}, 'seed', FALSE, NULL FROM events e "
-            "WHERE e.seq BETWEEN ? AND ? AND e.seq IN (SELECT unnest(?::BIGINT[]))",
-            [min(keyless), max(keyless), keyless],
+            f"INSERT INTO pv SELECT {narrow}, 'seed', FALSE, {seed_verdict} FROM events e "
+            "WHERE e.seq BETWEEN $first AND $last AND e.seq IN (SELECT unnest($keyless::BIGINT[]))",
+            {"first": min(keyless), "last": max(keyless), "keyless": keyless, **params},
         )
-    _add_session_events(con, family, all_keys, seeds, inside, narrow)
-    if scope.active:
-        predicate, params = _scope_sql(con, scope)
-        con.execute(
-            "UPDATE pv SET in_scope = CASE cls WHEN 'in' THEN TRUE WHEN 'out' THEN FALSE "
-            f"ELSE coalesce({predicate}, FALSE) END",
-            params,
-        )
-    else:
-        con.execute("UPDATE pv SET in_scope = TRUE")
+    _add_session_events(con, family, all_keys, seeds, inside, narrow, _verdict("p.cls", predicate), params)
+    if not inline:
+        seen = con.execute("SELECT DISTINCT source_ip FROM pv WHERE cls = 'seed' AND source_ip IS NOT NULL").fetchall()
+        predicate, params = _predicate(scope, [ip for (ip,) in seen if scope.ip_matches(ip)])
+        con.execute(f"UPDATE pv SET in_scope = {_verdict('cls', predicate)}", params)
     # The other account's copy of a call carries the same sharedEventID. Few events carry one at
     # all, so the copies come from that small set rather than from another pass over the case.
     con.execute(
@@ -172,9 +185,7 @@ def collect_events(
     )
     if with_ids:
         result = con.sql(
-            "SELECT p.seq, coalesce(s.event_id, e.event_id) AS event_id, p.in_scope, p.in_session FROM pv p "
-            "LEFT JOIN scoped s ON s.seq = p.seq LEFT JOIN (SELECT seq, event_id FROM events "
-            "WHERE seq IN (SELECT seq FROM pv WHERE NOT in_scope)) e ON e.seq = p.seq ORDER BY p.seq"
+            "SELECT p.seq, e.event_id, p.in_scope, p.in_session FROM pv p JOIN events e ON e.seq = p.seq ORDER BY p.seq"
         ).to_arrow_table()
     else:
         result = con.sql("SELECT seq, NULL AS event_id, in_scope, in_session FROM pv ORDER BY seq").to_arrow_table()
@@ -198,7 +209,14 @@ def collect_events(
 
 
 def _add_session_events(
-    con: duckdb.DuckDBPyConnection, family: Family, keys: list[str], seeds: set[str], inside: set[str], narrow: str
+    con: duckdb.DuckDBPyConnection,
+    family: Family,
+    keys: list[str],
+    seeds: set[str],
+    inside: set[str],
+    narrow: str,
+    verdict: str,
+    params: dict[str, Any],
 ) -> None:
     """Keyless events of sessions known only by ``(arn, creationDate)`` belong to those sessions."""
     pairs = {
@@ -210,10 +228,9 @@ def _add_session_events(
         return
     arns, created, classes = zip(*((a, c, k) for (a, c), k in pairs.items()), strict=True)
     con.execute(
-        f"INSERT INTO pv SELECT {narrow}, "
-        "p.cls, p.cls = 'seed', NULL FROM events e JOIN "
-        "(SELECT unnest(?::VARCHAR[]) AS arn, unnest(?::TIMESTAMP[]) AS created, unnest(?::VARCHAR[]) AS cls) p "
-        "ON e.identity_arn = p.arn AND e.session_created = p.created "
-        "WHERE e.event_time >= ? AND e.access_key_id IS NULL AND e.seq NOT IN (SELECT seq FROM pv)",
-        [list(arns), list(created), list(classes), min(created)],
+        f"INSERT INTO pv SELECT {narrow}, p.cls, p.cls = 'seed', {verdict} FROM events e JOIN "
+        "(SELECT unnest($arns::VARCHAR[]) AS arn, unnest($created::TIMESTAMP[]) AS created, "
+        " unnest($classes::VARCHAR[]) AS cls) p ON e.identity_arn = p.arn AND e.session_created = p.created "
+        "WHERE e.event_time >= $since AND e.access_key_id IS NULL AND e.seq NOT IN (SELECT seq FROM pv)",
+        {"arns": list(arns), "created": list(created), "classes": list(classes), "since": min(created), **params},
     )

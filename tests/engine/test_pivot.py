@@ -9,7 +9,7 @@ and what they minted (e03, e17, e33).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -237,3 +237,14 @@ def test_seqs_without_ids_address_the_same_events(store: EventStore) -> None:
     assert [r["event_id"] for r in store.rows(lean.in_scope_seqs)] == INTRUDER
     assert [r["event_id"] for r in store.rows(lean.lineage_seqs)] == ALL_OF_ALICE
     assert [r["event_id"] for r in store.rows(lean.session_seqs)] == ["e32", "e01", "e02", "e04", "e05", "e06", "e16"]
+
+
+def test_neighbours_are_sought_around_each_burst_of_activity(store: EventStore) -> None:
+    """The intruder's bursts end at 09:08 and resume the next day; e22 (11:00, same IP) is 1h52 out."""
+    scope = Scope(ips=(w.INTRUDER_IP,))
+    assert pivot(store, "access_key", w.AKIA_ALICE, scope).summary["nearby"] == []
+    wider = pivot(store, "access_key", w.AKIA_ALICE, scope, nearby_margin=timedelta(hours=2)).summary["nearby"]
+    ec2 = f"arn:aws:sts::{w.A}:assumed-role/WebRole/{w.INSTANCE}"
+    assert [(n["via"], n["value"], n["principal"], n["key"], n["events"]) for n in wider] == [
+        ("ip", w.INTRUDER_IP, ec2, w.ASIA_EC2, 1)
+    ]
