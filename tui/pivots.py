@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import duckdb
+
 from investigations import casefile
 from investigations.baseline import learning_window
 from investigations.case import Case
@@ -112,8 +114,14 @@ def value_from_row(kind: str, row: dict[str, Any]) -> str | None:
 
 
 def resources_of(reader: Reader, seq: int) -> list[str]:
-    """Every resource the engine's index ties to one event (request fields included)."""
-    rows = reader.fetch("SELECT DISTINCT resource FROM event_resources WHERE seq = ? ORDER BY 1", [seq])
+    """Every resource the engine's index ties to one event (request fields included).
+
+    Empty while the index is still being built; callers fall back on the event's own list.
+    """
+    try:
+        rows = reader.fetch("SELECT DISTINCT resource FROM event_resources WHERE seq = ? ORDER BY 1", [seq])
+    except duckdb.CatalogException:
+        return []
     return [r for (r,) in rows]
 
 

@@ -68,3 +68,31 @@ def test_lineage(snap_compare, app):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_detections(snap_compare, app):
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("F", "D")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_case_panel(snap_compare, app):
+    async def run_before(pilot):
+        await settle(pilot)
+        pilot.app.screen.query_one(Timeline).cursor = 5
+        await pilot.press("b", "C")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_sql_console(snap_compare, app):
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("S", "ctrl+r")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

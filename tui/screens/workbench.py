@@ -7,37 +7,59 @@ history; ``[`` and ``]`` walk it like a browser's back and forward.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from functools import partial
+from typing import Any, ClassVar, Protocol, cast
 
-import duckdb
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Static
+from textual.widgets import ContentSwitcher, Footer
 
 from investigations.case import Case
 from investigations.derived import ensure_derived
 from investigations.lineage import DERIVED as LINKS_DERIVED
 from investigations.resources import DERIVED as RESOURCES_DERIVED
 from investigations.textsafe import clean
-from tui.messages import LoadFinished, LoadProgress, Pivot, StoreChanged
+from tui.commands import Extra
+from tui.messages import CaseChanged, LoadFinished, LoadProgress, Pivot, StoreChanged
 from tui.pivots import LABELS, PROFILED, resources_of, scope, value_from_row
 from tui.reader import Reader
+from tui.screens.case_actions import CaseDesk, compute_marks
 from tui.screens.navigation import HOME, History, Location, Place
+from tui.widgets.case_view import CasePane
 from tui.widgets.columns import ideal_widths
+from tui.widgets.coverage_view import CoveragePane
 from tui.widgets.events_pane import EventsPane, Scope
+from tui.widgets.findings_view import FindingsPane
 from tui.widgets.lineage_view import LineagePane
+from tui.widgets.sql_console import SqlConsole
+from tui.widgets.timeline import Mark
+from tui.widgets.topbar import TopBar
 
-PANES = {"events": "events-pane", "lineage": "lineage-pane"}
-VIEW_TITLES = {"events": "Events", "lineage": "Lineage"}
+
+class View(Protocol):
+    """A pane other than the events view: shown for a location, it loads and takes focus."""
+
+    def enter(self, location: Location) -> None: ...
+
+
+PANES = {
+    "events": "events-pane",
+    "lineage": "lineage-pane",
+    "findings": "findings-pane",
+    "case": "case-pane",
+    "sql": "sql-pane",
+    "coverage": "coverage-pane",
+}
+
+
+#: Actions about the selected event (or the events view itself).
+EVENT_ACTIONS = frozenset({"pivot", "lineage", "bookmark", "note"})
 
 
 class WorkbenchScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "focus_filter", "Filter", tooltip="Edit the filter (field:value, free text)"),
         Binding("a", "pivot('principal')", "Actor", tooltip="Pivot to the actor (principal) of the selected event"),
         Binding("k", "pivot('key')", "Key", tooltip="Pivot to the access key of the selected event"),
         Binding("s", "pivot('session')", "Session", tooltip="Pivot to the role session of the selected event"),
@@ -47,12 +69,14 @@ class WorkbenchScreen(Screen[None]):
         Binding("l", "lineage", "Lineage", tooltip="Credential tree of the selected event's access key"),
         Binding("left_square_bracket,alt+left", "back", "Back", tooltip="Go back to the previous view"),
         Binding("right_square_bracket,alt+right", "forward", "Fwd", tooltip="Go forward again"),
+        Binding("b", "bookmark", "Bookmark", tooltip="Bookmark the selected event in the case file"),
+        Binding("n", "note", "Note", tooltip="Write a note about the selected event"),
+        Binding("f", "add_finding", "Finding", tooltip="Add the selected event (or detection) to a case finding"),
+        Binding("F", "view('findings')", "Detections", tooltip="Detections by severity; alarm patterns"),
+        Binding("C", "view('case')", "Case", tooltip="Case file: findings, bookmarks, notes, tags, IOCs"),
+        Binding("S", "view('sql')", "SQL", tooltip="SQL console over cloudtrail_logs"),
+        Binding("V", "view('coverage')", "Coverage", show=False, tooltip="Log coverage and blind spots"),
         Binding("E", "home", "All events", show=False, tooltip="Every event in the case, unfiltered"),
-        Binding("v", "focus_volume", "Volume", show=False, tooltip="Focus the volume histogram to narrow time"),
-        Binding("t", "focus_timeline", "Timeline", show=False, tooltip="Focus the timeline"),
-        Binding("x", "clear_filter", "Clear filter", show=False, tooltip="Remove the filter"),
-        Binding("d", "toggle_detail", "Detail", show=False, tooltip="Show or hide the event detail pane"),
-        Binding("p", "toggle_profile", "Profile", show=False, tooltip="Show or hide the entity profile"),
     ]
 
     def __init__(self, reader: Reader, case: Case, history_file: Any) -> None:
@@ -62,16 +86,17 @@ class WorkbenchScreen(Screen[None]):
         self.case_name = case.data.get("name", case.root.name)
         self.history_file = history_file
         self.history = History(Place(HOME))
-        self.loading_line = ""
-        self.indexing = False
+        self.desk = CaseDesk(self, case, self._selected_row)
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="topbar"):
-            yield Static("", id="title")
-            yield Static("", id="crumbs")
+        yield TopBar(self.case_name, id="topbar")
         with ContentSwitcher(initial="events-pane", id="views"):
             yield EventsPane(self.reader, self._resolve, self.history_file, id="events-pane")
-            yield LineagePane(id="lineage-pane")
+            yield LineagePane(self.reader, id="lineage-pane")
+            yield FindingsPane(self.case, id="findings-pane")
+            yield CasePane(self.case, id="case-pane")
+            yield SqlConsole(self.reader, id="sql-pane")
+            yield CoveragePane(self.reader.store, id="coverage-pane")
         yield Footer(compact=True)
 
     @property
@@ -85,6 +110,10 @@ class WorkbenchScreen(Screen[None]):
         self.events.timeline.focus()
         if not getattr(self.app, "loading", False):
             self.index()
+        self.refresh_marks()
+
+    def _selected_row(self) -> dict[str, Any] | None:
+        return self.events.timeline.current if self.history.current.location.view == "events" else None
 
     def _resolve(self, kind: str, value: str) -> tuple[str, list[Any]]:
         return scope(self.reader.store, kind, value, self.case)
@@ -99,8 +128,15 @@ class WorkbenchScreen(Screen[None]):
             self.app.call_from_thread(self._set_indexing, False)
 
     def _set_indexing(self, busy: bool) -> None:
-        self.indexing = busy
-        self._title()
+        self.topbar.indexing = busy
+        self.topbar.update_title()
+
+    @property
+    def topbar(self) -> TopBar:
+        return self.query_one(TopBar)
+
+    def _title(self) -> None:
+        self.topbar.update_title(self.reader.count())
 
     # -- navigation ---------------------------------------------------------------------------
     def go(self, place: Place) -> None:
@@ -112,14 +148,81 @@ class WorkbenchScreen(Screen[None]):
         if location.view == "events":
             panel = self.events.profile_panel()
             panel.display = location.entity and location.kind in PROFILED
-            if panel.display:
+            if not panel.display:
+                panel.profile = None
+            else:
                 assert location.kind is not None and location.value is not None
                 panel.load(self.reader, location.kind, location.value)
             self.events.load(self.scope_of(location), place.filter, place.seq, place.event_id)
-        elif location.view == "lineage":
-            assert location.value is not None
-            self.query_one(LineagePane).load(self.reader, location.value)
-        self._crumbs()
+        else:
+            cast(View, self.query_one(f"#{PANES[location.view]}")).enter(location)
+        self.topbar.update_trail(self.history)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys about the selected event are hidden where no event is selected."""
+        if action in EVENT_ACTIONS:
+            return self.history.current.location.view == "events"
+        if action == "add_finding":
+            return self.history.current.location.view in ("events", "findings")
+        return True
+
+    def action_view(self, view: str) -> None:
+        self.go(Place(Location(view)))
+
+    def action_bookmark(self) -> None:
+        self.desk.bookmark()
+
+    def action_note(self) -> None:
+        self.desk.note()
+
+    def action_add_finding(self) -> None:
+        if self.history.current.location.view == "findings":
+            detection = self.query_one(FindingsPane).current
+            if detection is not None:
+                self.desk.promote(detection)
+        else:
+            self.desk.add_event()
+
+    @on(FindingsPane.Promote)
+    def _promote(self, message: FindingsPane.Promote) -> None:
+        message.stop()
+        self.desk.promote(message.finding)
+
+    @on(CasePane.Jump)
+    def _jump(self, message: CasePane.Jump) -> None:
+        message.stop()
+        self.go(Place(HOME, event_id=message.event_id))
+
+    @on(CaseChanged)
+    def _case_changed(self, message: CaseChanged) -> None:
+        message.stop()
+        self.refresh_marks()
+        if self.history.current.location.view == "case":
+            self.query_one(CasePane).refresh_items()
+
+    @work(thread=True, exclusive=True, group="marks", exit_on_error=False)
+    def refresh_marks(self) -> None:
+        marks = compute_marks(self.reader, self.case)
+        self.app.call_from_thread(self._apply_marks, marks)
+
+    def _apply_marks(self, marks: dict[int, Mark]) -> None:
+        timeline = self.events.timeline
+        timeline.mark = marks.get
+        timeline.redraw()
+
+    def palette_commands(self) -> list[Extra]:
+        """Pivots with no key of their own: each resource of the selected event."""
+        row = self._selected_row()
+        if row is None:
+            return []
+        return [
+            (
+                f"Pivot to resource {r}",
+                "every event that touched it",
+                partial(self.open_entity, "resource", r, row["event_id"]),
+            )
+            for r in resources_of(self.reader, row["seq"])
+        ]
 
     def scope_of(self, location: Location) -> Scope:
         if not location.entity:
@@ -152,14 +255,6 @@ class WorkbenchScreen(Screen[None]):
         message.stop()
         self.open_entity(message.kind, message.value)
 
-    def _resource_of(self, row: dict[str, Any]) -> str | None:
-        """The event's first resource from the engine's index (request fields too), else its own list."""
-        try:
-            found = resources_of(self.reader, row["seq"])
-        except duckdb.CatalogException:  # the index is still being built
-            found = []
-        return found[0] if found else value_from_row("resource", row)
-
     def action_lineage(self) -> None:
         row = self.events.timeline.current
         key = value_from_row("lineage", row) if row else None
@@ -173,7 +268,8 @@ class WorkbenchScreen(Screen[None]):
         if row is None:
             self.notify("Select an event first", severity="warning", timeout=3)
             return
-        value = self._resource_of(row) if kind == "resource" else value_from_row(kind, row)
+        found = resources_of(self.reader, row["seq"]) if kind == "resource" else []
+        value = found[0] if found else value_from_row(kind, row)
         if not value:
             self.notify(f"This event has no {LABELS[kind]}", severity="warning", timeout=3)
             return
@@ -192,78 +288,21 @@ class WorkbenchScreen(Screen[None]):
         if row is not None and current.location.view == "events":
             self.history.update(current.but(seq=row["seq"], event_id=row["event_id"]))
 
-    # -- small actions ------------------------------------------------------------------------
-    def action_focus_filter(self) -> None:
-        self.events.focus_filter()
-
-    def action_focus_volume(self) -> None:
-        self.query_one("#volume").focus()
-
-    def action_focus_timeline(self) -> None:
-        self.events.timeline.focus()
-
-    def action_clear_filter(self) -> None:
-        if self.history.current.filter:
-            self.go(self.history.current.but(filter="", seq=None))
-
-    def action_toggle_detail(self) -> None:
-        self.events.toggle_detail()
-
-    def action_toggle_profile(self) -> None:
-        panel = self.events.profile_panel()
-        panel.display = not panel.display and self.history.current.location.entity
-
     # -- status -------------------------------------------------------------------------------
-    def _title(self) -> None:
-        text = Text("trailhound ", style="bold")
-        text.append(clean(self.case_name, 40))
-        text.append(f" · {self.reader.count():,} events", style="dim")
-        if self.indexing:
-            text.append(" · indexing resources and lineage…", style="dim italic")
-        if self.loading_line:
-            text.append(f" · {self.loading_line}", style="bold yellow")
-        self.query_one("#title", Static).update(text)
-
-    def _crumbs(self) -> None:
-        trail = self.history.trail[-4:]
-        text = Text("◀ " if self.history.can_back else "  ", style="dim")
-        for i, place in enumerate(trail):
-            if i:
-                text.append(" › ", style="dim")
-            text.append(_label(place), style="bold" if i == len(trail) - 1 else "dim")
-        if self.history.can_forward:
-            text.append(" ▶", style="dim")
-        self.query_one("#crumbs", Static).update(text)
-
     def loading_news(self, message: LoadProgress | StoreChanged | LoadFinished) -> None:
         """Background loading went on: show progress; reload views when the store re-sorted."""
         if isinstance(message, LoadProgress):
             p = message.progress
             rate = p.events / p.elapsed if p.elapsed else 0
             total = f"/{p.files_total}" if p.files_total else ""
-            self.loading_line = f"loading {p.files_done}{total} files, {p.events:,} events ({rate:,.0f}/s)"
+            self.topbar.loading = f"loading {p.files_done}{total} files, {p.events:,} events ({rate:,.0f}/s)"
         elif isinstance(message, StoreChanged):
+            self.refresh_marks()
             self.events.invalidate()
             self.events.timeline.set_ideals(ideal_widths(self.reader.widths()))
             if self.history.current.location.view == "events":
                 self.events.reload()
         else:
-            self.loading_line = ""
+            self.topbar.loading = ""
             self.index()
         self._title()
-
-
-def _label(place: Place) -> str:
-    location = place.location
-    if location.view != "events":
-        base = VIEW_TITLES[location.view]
-        if location.value:
-            base += f" {clean(location.value, 28)}"
-    elif location.entity:
-        assert location.kind is not None
-        base = f"{LABELS[location.kind]} {clean(location.value, 28)}"
-    else:
-        base = "all events"
-    if place.filter:
-        base += f" [{clean(place.filter, 24)}]"
-    return base

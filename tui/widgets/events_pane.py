@@ -10,11 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.timer import Timer
@@ -45,6 +46,15 @@ Resolver = Callable[[str, str], tuple[str, list[Any]]]
 
 
 class EventsPane(Vertical):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "focus_filter", "Filter", tooltip="Edit the filter (field:value, free text)"),
+        Binding("v", "focus_volume", "Volume", show=False, tooltip="Focus the volume histogram to narrow time"),
+        Binding("t", "focus_timeline", "Timeline", show=False, tooltip="Focus the timeline"),
+        Binding("x", "clear_filter", "Clear filter", show=False, tooltip="Remove the filter"),
+        Binding("d", "toggle_detail", "Detail", show=False, tooltip="Show or hide the event detail pane"),
+        Binding("p", "toggle_profile", "Profile", show=False, tooltip="Show or hide the entity profile"),
+    ]
+
     class FilterChanged(Message):
         """The investigator applied a new filter (or narrowed time): a new step in history."""
 
@@ -228,17 +238,28 @@ class EventsPane(Vertical):
         full = self.reader.row(row["seq"]) or row
         detail.show(full, self.reader.raw(row["rid"]))
 
-    def toggle_detail(self) -> None:
+    def action_toggle_detail(self) -> None:
         detail = self.query_one(DetailPane)
         detail.display = not detail.display
         if detail.display:
             self._show_detail()
 
-    def focus_filter(self) -> None:
+    def action_focus_filter(self) -> None:
         self.query_one(FilterBar).input.focus()
 
-    def status(self, message: str | Text) -> None:
-        self.query_one(FilterBar).status(message)
+    def action_focus_volume(self) -> None:
+        self.query_one(VolumeChart).focus()
+
+    def action_focus_timeline(self) -> None:
+        self.timeline.focus()
+
+    def action_clear_filter(self) -> None:
+        if self.filter_text:
+            self.post_message(self.FilterChanged(""))
+
+    def action_toggle_profile(self) -> None:
+        panel = self.query_one(ProfilePanel)
+        panel.display = not panel.display and panel.profile is not None
 
     def profile_panel(self) -> ProfilePanel:
         return self.query_one(ProfilePanel)

@@ -23,6 +23,7 @@ from investigations.textsafe import clean
 from tui.messages import Pivot
 from tui.pivots import KeyNode, LineageView, lineage
 from tui.reader import Reader
+from tui.screens.navigation import Location
 from tui.widgets.columns import short_arn
 
 
@@ -47,8 +48,9 @@ class LineagePane(Vertical):
         Binding("e", "lineage_events", "Lineage events", tooltip="Every event of this key and all it minted"),
     ]
 
-    def __init__(self, id: str | None = None) -> None:
+    def __init__(self, reader: Reader, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.reader = reader
         self.key: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -58,6 +60,11 @@ class LineagePane(Vertical):
             Text("enter: events of the selected key · e: events of the whole lineage · [ back", style="dim"),
             id="lineage-hint",
         )
+
+    def enter(self, location: Location) -> None:
+        """Shown by the workbench for ``Location("lineage", "key", KEY)``."""
+        assert location.value is not None
+        self.load(self.reader, location.value)
 
     def load(self, reader: Reader, key: str) -> None:
         self.key = key
