@@ -14,6 +14,7 @@ import json
 import zlib
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 import msgspec
@@ -21,10 +22,10 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from investigations.columns import to_table
+from investigations.model import DECODED_SCHEMA
 from investigations.records import (
     MAX_RECORD_BYTES,
-    Record,
+    Key,
     RecordError,
     from_bytes,
     has_secret,
@@ -58,7 +59,7 @@ class Decoded:
     """What one file yielded. ``kind`` is "events", "digest", "rejected", or "other" (JSON that is not
     CloudTrail; a folder walk lists it as skipped, a file named on purpose is rejected).
 
-    ``recs``/``raws``/``numbers`` carry the parsed records only until ``tabulate`` turns a batch
+    ``times``/``ids``/``raws``/``numbers`` carry the parsed records only until ``tabulate`` turns a batch
     of files into one Arrow table (per-column costs are paid once per batch, not per file, which
     matters for the many tiny files of a multi-region trail); after that only the counts remain.
     """
@@ -69,7 +70,8 @@ class Decoded:
     records_seen: int = 0
     raw_bytes: int = 0
     events: int = 0
-    recs: list[Record] = field(default_factory=list)
+    times: list[str] = field(default_factory=list)
+    ids: list[str | None] = field(default_factory=list)
     raws: list[Any] = field(default_factory=list)
     numbers: list[int] = field(default_factory=list)
 
@@ -80,13 +82,13 @@ class _Envelope(msgspec.Struct):
 
 
 class _TypedEnvelope(msgspec.Struct):
-    Records: list[Record] | None = None
+    Records: list[Key] | None = None
 
 
 _envelope = msgspec.json.Decoder(_Envelope)
 _array = msgspec.json.Decoder(list[msgspec.Raw])
 _typed_envelope = msgspec.json.Decoder(_TypedEnvelope)
-_typed_array = msgspec.json.Decoder(list[Record])
+_typed_array = msgspec.json.Decoder(list[Key])
 
 
 class FileError(ValueError):
@@ -224,11 +226,11 @@ def _synthetic_id(raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()[:32]
 
 
-def _typed_whole(text: bytes, raws: list[Any]) -> list[Record] | None:
-    """Decode every record of a Records file in one call, when the whole file is clean.
+def _typed_whole(text: bytes, raws: list[Any]) -> list[Key] | None:
+    """Decode every record's time and id of a Records file in one call, when the whole file is clean.
 
-    Clean means: valid UTF-8, every element an object with eventTime and eventID of the expected
-    types, none oversized. Anything else returns None and the records go one by one.
+    Clean means: valid UTF-8, every element an object with eventTime and eventID strings, none
+    oversized. Anything else returns None and the records go one by one.
     """
     try:
         text.decode("utf-8")
@@ -238,45 +240,40 @@ def _typed_whole(text: bytes, raws: list[Any]) -> list[Record] | None:
         return None
     if typed is None or len(typed) != len(raws):
         return None
-    if any(r.eventTime is None or r.eventID is None for r in typed):
+    if any(k.eventTime is None or k.eventID is None for k in typed):
         return None
     if any(len(r) > MAX_RECORD_BYTES for r in raws):
         return None
     return typed
 
 
-def _one_by_one(records: list[Any], path: str) -> tuple[list[Record], list[Any], list[int], list[Rejection]]:
-    recs: list[Record] = []
-    raws: list[Any] = []
-    numbers: list[int] = []
-    rejections: list[Rejection] = []
+def _one_by_one(result: Decoded, records: list[Any]) -> None:
     for number, raw in enumerate(records, 1):
         try:
-            rec, stored = from_bytes(bytes(raw))
+            when, event_id, stored = from_bytes(bytes(raw))
         except RecordError as exc:
-            rejections.append(Rejection(path, str(exc), number))
+            result.rejections.append(Rejection(result.path, str(exc), number))
             continue
         except RecursionError:
-            rejections.append(Rejection(path, "record nested too deeply", number))
+            result.rejections.append(Rejection(result.path, "record nested too deeply", number))
             continue
-        if rec.eventID is None:
-            rec.eventID = _synthetic_id(stored)
-        recs.append(rec)
-        raws.append(stored)
-        numbers.append(number)
-    return recs, raws, numbers, rejections
+        result.times.append(when)
+        result.ids.append(event_id if event_id is not None else _synthetic_id(stored))
+        result.raws.append(stored)
+        result.numbers.append(number)
 
 
-def _accept(result: Decoded, records: list[Any], typed: list[Record] | None) -> None:
+def _accept(result: Decoded, records: list[Any], typed: list[Key] | None) -> None:
     """Fill the record lists from a whole-file decode, or one by one with rejections."""
-    if typed is not None:
-        raws = records
-        if has_secret(b"".join(raws)):
-            raws = [orjson.dumps(scrub(orjson.loads(bytes(r)))) if has_secret(bytes(r)) else r for r in raws]
-        result.recs, result.raws, result.numbers = typed, raws, list(range(1, len(raws) + 1))
+    if typed is None:
+        _one_by_one(result, records)
         return
-    result.recs, result.raws, result.numbers, rejected = _one_by_one(records, result.path)
-    result.rejections.extend(rejected)
+    raws = records
+    if has_secret(b"".join(raws)):
+        raws = [orjson.dumps(scrub(orjson.loads(bytes(r)))) if has_secret(bytes(r)) else r for r in raws]
+    result.times = [k.eventTime for k in typed]
+    result.ids = [k.eventID for k in typed]
+    result.raws, result.numbers = raws, list(range(1, len(raws) + 1))
 
 
 def parse_bytes(data: bytes, path: str, max_decompressed: int = DEFAULT_MAX_DECOMPRESSED) -> Decoded:
@@ -313,31 +310,62 @@ def parse_records(records: list[bytes], path: str) -> Decoded:
 
 
 def tabulate(parsed: list[tuple[int, Decoded]]) -> pa.Table | None:
-    """One Arrow table for a batch of parsed files; each file keeps its counts and rejections."""
-    recs: list[Record] = []
+    """One Arrow table (model.DECODED_SCHEMA) for a batch of parsed files.
+
+    Each file keeps its counts and rejections; a record whose time does not parse is rejected
+    here, where times are parsed for the whole batch at once.
+    """
+    times: list[str] = []
+    ids: list[str | None] = []
     raws: list[Any] = []
     file_ids: list[int] = []
     starts: list[int] = []
     owners: list[tuple[Decoded, list[int]]] = []
     for file_id, result in parsed:
-        starts.append(len(recs))
+        starts.append(len(times))
         owners.append((result, result.numbers))
-        recs.extend(result.recs)
+        times.extend(result.times)
+        ids.extend(result.ids)
         raws.extend(result.raws)
-        file_ids.extend([file_id] * len(result.recs))
-        result.events = len(result.recs)
-        result.recs, result.raws, result.numbers = [], [], []
-    if not recs:
+        file_ids.extend([file_id] * len(result.times))
+        result.events = len(result.times)
+        result.times, result.ids, result.raws, result.numbers = [], [], [], []
+    if not times:
         return None
-    table = to_table(recs, raws, file_ids)
+    table = pa.Table.from_arrays(
+        [parse_times(times), pa.array(ids, pa.string()), pa.array(file_ids, pa.int32()), _raw_array(raws)],
+        schema=DECODED_SCHEMA,
+    )
     bad_time = pc.is_null(table.column("event_time"))
     if pc.any(bad_time).as_py():
         for index in pc.indices_nonzero(bad_time).to_pylist():
             slot = bisect_right(starts, index) - 1
             owner, numbers = owners[slot]
-            reason = f"eventTime {recs[index].eventTime!r} is not a CloudTrail time"
+            reason = f"eventTime {times[index]!r} is not a CloudTrail time"
             owner.rejections.append(Rejection(owner.path, reason, numbers[index - starts[slot]]))
             owner.rejections.sort(key=lambda r: r.record or 0)
             owner.events -= 1
         table = table.filter(pc.invert(bad_time))
     return table
+
+
+def _raw_array(raws: list[Any]) -> pa.Array:
+    """Concatenate record bytes once and point offsets into them: no per-record conversion."""
+    data = b"".join(raws)
+    offsets = pa.array([0, *accumulate(map(len, raws))], pa.int64())
+    return pa.LargeStringArray.from_buffers(len(raws), offsets.buffers()[1], pa.py_buffer(data))
+
+
+def parse_times(values: list[str]) -> pa.Array:
+    """Parse times column-wise: CloudTrail's own form first, then the forms exports rewrite it to.
+
+    Seen in the wild: a space instead of ``T`` and nanosecond fractions (SIEM exports), and
+    explicit zero offsets.
+    """
+    arr = pa.array(values, pa.string())
+    out = pc.strptime(arr, format="%Y-%m-%dT%H:%M:%SZ", unit="s", error_is_null=True)
+    if out.null_count > arr.null_count:
+        trimmed = pc.replace_substring_regex(arr, r"(\.\d+)?\s*(Z|UTC|[+-]00:?00)?$", "")
+        trimmed = pc.replace_substring_regex(trimmed, r"^(\d{4}-\d{2}-\d{2}) ", r"\1T")
+        out = pc.coalesce(out, pc.strptime(trimmed, format="%Y-%m-%dT%H:%M:%S", unit="s", error_is_null=True))
+    return out

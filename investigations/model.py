@@ -1,7 +1,7 @@
 """The shape of an event once it is in the store, and the entity kinds analysis speaks of.
 
-The column list lives here, not in the store or the decoder, because three parties must agree on
-it: the decoder fills it, the store creates it, and the query language names it.
+The column list lives here, not in the store or the decoder, because several parties must agree
+on it: the decoder and the extractor fill it, the store creates it, and the query language names it.
 """
 
 from __future__ import annotations
@@ -14,52 +14,29 @@ from typing import Any
 import pyarrow as pa
 
 #: Typed columns of the ``events`` table, in order. ``seq`` (time order) and ``rid`` (the raw
-#: record's id) are assigned by the store; the decoder fills the rest.
-EVENT_SCHEMA = pa.schema(
+#: record's id) are assigned by the store; event_time, event_id and file_id come from the decoder,
+#: the rest are read from the stored JSON (extract.py).
+EVENT_COLUMNS: tuple[str, ...] = (
+    "event_time", "event_id", "event_version", "event_source", "event_name", "event_type", "event_category",
+    "aws_region", "recipient_account_id", "identity_type", "identity_arn", "identity_account_id", "principal_id",
+    "user_name", "access_key_id", "invoked_by", "session_issuer_type", "session_issuer_arn", "session_created",
+    "mfa_authenticated", "source_identity", "source_ip", "user_agent", "error_code", "error_message", "read_only",
+    "management_event", "request_id", "shared_event_id", "vpc_endpoint_id", "console_credential", "issued_key",
+    "issued_arn", "role_arn", "bytes_out", "resources", "file_id",
+)  # fmt: skip
+
+#: What the decoder hands the store for each record: what it had to check, and the record itself.
+DECODED_SCHEMA = pa.schema(
     [
         ("event_time", pa.timestamp("s")),
         ("event_id", pa.string()),
-        ("event_version", pa.string()),
-        ("event_source", pa.string()),
-        ("event_name", pa.string()),
-        ("event_type", pa.string()),
-        ("event_category", pa.string()),
-        ("aws_region", pa.string()),
-        ("recipient_account_id", pa.string()),
-        ("identity_type", pa.string()),
-        ("identity_arn", pa.string()),
-        ("identity_account_id", pa.string()),
-        ("principal_id", pa.string()),
-        ("user_name", pa.string()),
-        ("access_key_id", pa.string()),
-        ("invoked_by", pa.string()),
-        ("session_issuer_type", pa.string()),
-        ("session_issuer_arn", pa.string()),
-        ("session_created", pa.timestamp("s")),
-        ("mfa_authenticated", pa.bool_()),
-        ("source_identity", pa.string()),
-        ("source_ip", pa.string()),
-        ("user_agent", pa.string()),
-        ("error_code", pa.string()),
-        ("error_message", pa.string()),
-        ("read_only", pa.bool_()),
-        ("management_event", pa.bool_()),
-        ("request_id", pa.string()),
-        ("shared_event_id", pa.string()),
-        ("vpc_endpoint_id", pa.string()),
-        ("console_credential", pa.bool_()),
-        ("issued_key", pa.string()),
-        ("issued_arn", pa.string()),
-        ("role_arn", pa.string()),
-        ("bytes_out", pa.int64()),
-        ("resources", pa.list_(pa.string())),
         ("file_id", pa.int32()),
         ("raw", pa.large_string()),
     ]
 )
 
-#: Columns the decoder produces, without ``raw`` (stored apart so re-sorting never rewrites it).
-EVENT_COLUMNS: tuple[str, ...] = tuple(f.name for f in EVENT_SCHEMA if f.name != "raw")
+#: Columns read from the stored JSON rather than handed over by the decoder.
+EXTRACTED_COLUMNS: tuple[str, ...] = tuple(c for c in EVENT_COLUMNS if c not in DECODED_SCHEMA.names)
 
 #: DuckDB types for the same columns, in the same order.
 DUCKDB_TYPES: dict[str, str] = {
