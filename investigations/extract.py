@@ -14,6 +14,13 @@ an ``errorCode``) issued nothing, whatever its response says.
 
 from __future__ import annotations
 
+import threading
+
+import duckdb
+import pyarrow as pa
+
+from investigations.model import EVENT_COLUMNS, EXTRACTED_COLUMNS
+
 #: (column, JSON path) for plain text columns, in the order of model.EVENT_COLUMNS.
 _TEXT = [
     ("event_version", "$.eventVersion"),
@@ -93,6 +100,35 @@ EXPRESSIONS: dict[str, str] = {
     "bytes_out": f"TRY_CAST(TRY_CAST({_v('bytes_out')} AS DOUBLE) AS BIGINT)",
     "resources": _RESOURCES,
 }
+
+
+_local = threading.local()
+
+
+def _connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB per thread (and so per worker process), used only for extraction."""
+    con = getattr(_local, "con", None)
+    if con is None:
+        con = _local.con = duckdb.connect()
+        con.execute("SET threads = 1")  # one per worker process; the processes are the parallelism
+    return con
+
+
+def with_typed_columns(table: pa.Table) -> pa.Table:
+    """The decoder's table (time, id, file, raw) widened to every column of ``events`` plus raw.
+
+    Runs where the table was decoded (a worker process), so the writer only writes.
+    """
+    con = _connection()
+    source = table.append_column("rid", pa.array(range(table.num_rows), pa.int64()))
+    con.register("decoded", source)
+    try:
+        typed = con.sql(select_typed("decoded", list(EXTRACTED_COLUMNS))).to_arrow_table()
+    finally:
+        con.unregister("decoded")
+    for name in ("event_time", "event_id", "file_id", "raw"):
+        typed = typed.append_column(name, table.column(name))
+    return typed.select([*EVENT_COLUMNS, "raw"])
 
 
 def select_typed(source: str, columns: list[str]) -> str:

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from investigations import handoff
 from investigations.decode import DEFAULT_MAX_DECOMPRESSED, Rejection, tabulate
+from investigations.extract import with_typed_columns
 from investigations.sources.units import Refused, Unit, UnitResult
 from investigations.store import EventStore
 
@@ -99,7 +100,7 @@ def decode_chunk(chunk: Chunk, limit: int) -> tuple[pa.Table | None, list[UnitRe
     """Parse every unit of a chunk and build one table for all their rows (runs in a worker)."""
     results = [unit.parse(limit) for _, unit in chunk]
     table = tabulate([(fid, r.decoded) for (fid, _), r in zip(chunk, results, strict=True)])
-    return table, results
+    return (with_typed_columns(table) if table is not None else None), results
 
 
 def decode_chunk_shared(chunk: Chunk, limit: int) -> tuple[tuple[str, str] | None, list[UnitResult]]:

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 
 from investigations.decode import parse_records, tabulate
+from investigations.extract import with_typed_columns
 from investigations.store import EventStore
 
 
@@ -23,7 +24,7 @@ def batch(*records: bytes, file_id: int = 1) -> pa.Table:
     decoded = parse_records(list(records), "test")
     table = tabulate([(file_id, decoded)])
     assert table is not None
-    return table
+    return with_typed_columns(table)
 
 
 @pytest.fixture
