@@ -26,6 +26,25 @@ def drop_orphans(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM raw_events WHERE rid > (SELECT coalesce(max(rid), -1) FROM events)")
 
 
+def _take_all(parts: list[pa.Table]) -> pa.Table:
+    """Concatenate and empty ``parts`` so the caller holds no second reference to the rows."""
+    table = pa.concat_tables(parts)
+    parts.clear()
+    return table
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    """``table`` in time order, re-ordered one column at a time so each unsorted column can be freed
+    as soon as its sorted copy exists (peak memory: one table and one column, not two tables)."""
+    order = pc.sort_indices(table, sort_keys=_SORT_KEYS)
+    schema = table.schema
+    columns = dict(zip(schema.names, table.columns, strict=True))
+    del table
+    for name in schema.names:
+        columns[name] = columns[name].take(order)
+    return pa.Table.from_arrays(list(columns.values()), schema=schema)
+
+
 class Staging:
     """Typed rows held in memory between ``insert`` and ``finalize``; raw rows already stored."""
 
@@ -86,16 +105,14 @@ class Staging:
         """
         if not self.tables:
             return False
-        staged = pa.concat_tables(self.tables)
-        self.tables, self.rows = [], 0
+        parts, self.tables, self.rows = self.tables, [], 0
         stored, high = con.execute("SELECT count(*), max(event_time) FROM events").fetchall()[0]
-        low = pc.min(staged.column("event_time")).as_py()
+        low = min(pc.min(t.column("event_time")).as_py() for t in parts)
         rewrite = stored > 0 and not (high is not None and low is not None and low > high)
         if rewrite:
             existing = con.sql(f"SELECT {', '.join(_TYPED)} FROM events").to_arrow_table()
-            staged = pa.concat_tables([existing.cast(staged.schema), staged])
-        ordered = staged.take(pc.sort_indices(staged, sort_keys=_SORT_KEYS))
-        del staged
+            parts.insert(0, existing.cast(parts[0].schema))
+        ordered = _sorted(_take_all(parts))
         first = 0 if rewrite else stored
         ordered = ordered.add_column(0, "seq", pa.array(range(first, first + ordered.num_rows), pa.int64()))
         con.register("ordered", ordered)
