@@ -19,6 +19,7 @@ from investigations.model import EVENT_COLUMNS
 
 _SORT_KEYS = [("event_time", "ascending"), ("event_id", "ascending")]
 _TYPED = ["rid", *EVENT_COLUMNS]
+_INSERT_SLICE = 131_072  # a little over one DuckDB row group
 
 
 def drop_orphans(con: duckdb.DuckDBPyConnection) -> None:
@@ -115,18 +116,19 @@ class Staging:
         ordered = _sorted(_take_all(parts))
         first = 0 if rewrite else stored
         ordered = ordered.add_column(0, "seq", pa.array(range(first, first + ordered.num_rows), pa.int64()))
-        con.register("ordered", ordered)
         try:
             con.execute("BEGIN")
             if rewrite:
                 con.execute("DROP VIEW IF EXISTS cloudtrail_logs")
                 con.execute("DELETE FROM events")
-            con.execute(f"INSERT INTO events SELECT seq, {', '.join(_TYPED)} FROM ordered")
+            # In slices: DuckDB's conversion buffers stay small, so the peak is the sorted rows only.
+            for start in range(0, ordered.num_rows, _INSERT_SLICE):
+                con.register("ordered", ordered.slice(start, _INSERT_SLICE))
+                con.execute(f"INSERT INTO events SELECT seq, {', '.join(_TYPED)} FROM ordered")
+                con.unregister("ordered")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        finally:
-            con.unregister("ordered")
         con.execute("CHECKPOINT")
         return rewrite
