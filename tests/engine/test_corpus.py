@@ -20,8 +20,9 @@ pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is
 
 def decode_all() -> list[tuple[Path, Decoded]]:
     out = []
-    files = [p for p in sorted(CORPUS.rglob("*")) if p.is_file() and p.suffix not in (".md", "") and
-             "LICENSE" not in p.name]
+    files = [
+        p for p in sorted(CORPUS.rglob("*")) if p.is_file() and p.suffix not in (".md", "") and "LICENSE" not in p.name
+    ]
     for number, path in enumerate(files):
         decoded = parse_bytes(path.read_bytes(), str(path))
         tabulate([(number, decoded)])

@@ -49,7 +49,9 @@ A = {
             "arn": "arn:aws:sts::444455556666:assumed-role/Audit/x",
         },
     },
-    "resources": [{"ARN": "arn:aws:iam::444455556666:role/Audit", "accountId": "444455556666", "type": "AWS::IAM::Role"}],
+    "resources": [
+        {"ARN": "arn:aws:iam::444455556666:role/Audit", "accountId": "444455556666", "type": "AWS::IAM::Role"}
+    ],
 }
 B = {
     "eventVersion": "1.08",
@@ -99,11 +101,21 @@ def sql(tmp_path: Path, query: str, capsys: pytest.CaptureFixture[str]) -> list[
 
 
 def check_three(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rows = sql(tmp_path, "SELECT event_id, access_key_id, issued_key, issued_arn, error_code, read_only, "
-               "identity_type FROM events ORDER BY seq", capsys)
+    rows = sql(
+        tmp_path,
+        "SELECT event_id, access_key_id, issued_key, issued_arn, error_code, read_only, "
+        "identity_type FROM events ORDER BY seq",
+        capsys,
+    )
     assert [r[0] for r in rows] == EXPECTED_IDS
-    assert rows[1][1:] == ["AKIAEXAMPLEKEY000001", "ASIAEXAMPLEKEY000002",
-                           "arn:aws:sts::444455556666:assumed-role/Audit/x", None, True, "IAMUser"]
+    assert rows[1][1:] == [
+        "AKIAEXAMPLEKEY000001",
+        "ASIAEXAMPLEKEY000002",
+        "arn:aws:sts::444455556666:assumed-role/Audit/x",
+        None,
+        True,
+        "IAMUser",
+    ]
     assert rows[2][1:] == ["ASIAEXAMPLEKEY000002", None, None, "Client.UnauthorizedOperation", True, "AssumedRole"]
     assert rows[0][1] is None  # Root's empty accessKeyId is "no value"
 
@@ -112,7 +124,8 @@ def test_records_gz_in_s3_layout(tmp_path, capsys):
     folder = tmp_path / "AWSLogs" / "o-abc1234567" / "111122223333" / "CloudTrail" / "us-east-1" / "2024" / "05" / "01"
     folder.mkdir(parents=True)
     (folder / "111122223333_CloudTrail_us-east-1_20240501T0820Z_abcdefgh12345678.json.gz").write_bytes(
-        gzip.compress(orjson.dumps({"Records": RECORDS})))
+        gzip.compress(orjson.dumps({"Records": RECORDS}))
+    )
     code, out = ingest(tmp_path, tmp_path / "AWSLogs", capsys=capsys)
     assert (code, out["events_added"], out["events_total"], out["rejected"]) == (0, 3, 3, [])
     check_three(tmp_path, capsys)
@@ -125,8 +138,10 @@ def test_records_gz_in_s3_layout(tmp_path, capsys):
         ("array.json", orjson.dumps(RECORDS)),
         ("export.jsonl", b"\n".join(orjson.dumps(r) for r in RECORDS) + b"\n"),
         ("cloudwatch.log", b"\n".join(b"2024-05-01T08:20:00.000Z " + orjson.dumps(r) for r in RECORDS)),
-        ("lookup.json", orjson.dumps({"Events": [{"EventId": r["eventID"], "CloudTrailEvent": json.dumps(r)}
-                                                 for r in RECORDS]})),
+        (
+            "lookup.json",
+            orjson.dumps({"Events": [{"EventId": r["eventID"], "CloudTrailEvent": json.dumps(r)} for r in RECORDS]}),
+        ),
         ("pretty.json", b"\n".join(json.dumps(r, indent=2).encode() for r in RECORDS)),
     ],
     ids=["records", "array", "jsonl", "cloudwatch", "lookup-events", "concatenated-pretty"],
@@ -153,10 +168,18 @@ def test_single_records_and_zip(tmp_path, capsys):
 def test_athena_lowercase_export(tmp_path, capsys):
     """Athena UNLOAD/JSON output lower-cases every name and holds requestParameters as text."""
     lowered = {
-        "eventversion": "1.08", "eventtime": A["eventTime"], "eventid": A["eventID"], "eventname": "AssumeRole",
-        "eventsource": "sts.amazonaws.com", "awsregion": "us-east-1", "readonly": "true",
-        "useridentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice",
-                         "accesskeyid": "AKIAEXAMPLEKEY000001"},
+        "eventversion": "1.08",
+        "eventtime": A["eventTime"],
+        "eventid": A["eventID"],
+        "eventname": "AssumeRole",
+        "eventsource": "sts.amazonaws.com",
+        "awsregion": "us-east-1",
+        "readonly": "true",
+        "useridentity": {
+            "type": "IAMUser",
+            "arn": "arn:aws:iam::111122223333:user/alice",
+            "accesskeyid": "AKIAEXAMPLEKEY000001",
+        },
         "responseelements": json.dumps({"credentials": {"accessKeyId": "ASIAEXAMPLEKEY000002"}}),
     }
     (tmp_path / "athena.jsonl").write_bytes(orjson.dumps(lowered) + b"\n")
@@ -171,8 +194,12 @@ def test_session_token_never_stored(tmp_path, capsys):
     ingest(tmp_path, tmp_path / "a.json", capsys=capsys)
     store_bytes = (tmp_path / "case" / "events.duckdb").read_bytes()
     assert b"FAKE-SESSION-TOKEN" not in store_bytes
-    rows = sql(tmp_path, "SELECT json_extract_string(raw, '$.responseElements.credentials.accessKeyId'), "
-               "json_extract(raw, '$.responseElements.credentials.sessionToken') FROM raw_events", capsys)
+    rows = sql(
+        tmp_path,
+        "SELECT json_extract_string(raw, '$.responseElements.credentials.accessKeyId'), "
+        "json_extract(raw, '$.responseElements.credentials.sessionToken') FROM raw_events",
+        capsys,
+    )
     assert rows == [["ASIAEXAMPLEKEY000002", None]]
 
 
@@ -190,7 +217,8 @@ def test_digests_set_aside_not_rejected(tmp_path, capsys):
     digest_dir = tmp_path / "AWSLogs" / "111122223333" / "CloudTrail-Digest" / "us-east-1" / "2024" / "05" / "01"
     digest_dir.mkdir(parents=True)
     (digest_dir / "111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_20240501T090000Z.json.gz").write_bytes(
-        gzip.compress(b'{"awsAccountId":"111122223333","logFiles":[]}'))
+        gzip.compress(b'{"awsAccountId":"111122223333","logFiles":[]}')
+    )
     (tmp_path / "a.json").write_bytes(orjson.dumps({"Records": [A]}))
     code, out = ingest(tmp_path, tmp_path, capsys=capsys)
     assert (code, out["events_added"], out["digests"], out["rejected"]) == (0, 1, 1, [])
@@ -199,11 +227,22 @@ def test_digests_set_aside_not_rejected(tmp_path, capsys):
 def test_athena_view_answers_athena_sql(tmp_path, capsys):
     (tmp_path / "a.json").write_bytes(orjson.dumps({"Records": RECORDS}))
     ingest(tmp_path, tmp_path / "a.json", capsys=capsys)
-    rows = sql(tmp_path, "SELECT eventname, useridentity.arn, json_extract_scalar(requestparameters, '$.roleArn'), "
-               "readonly, resources[1].arn, eventtime FROM cloudtrail_logs WHERE eventsource = 'sts.amazonaws.com'",
-               capsys)
-    assert rows == [["AssumeRole", "arn:aws:iam::111122223333:user/alice", "arn:aws:iam::444455556666:role/Audit",
-                     "true", "arn:aws:iam::444455556666:role/Audit", "2024-05-01T08:15:00Z"]]
+    rows = sql(
+        tmp_path,
+        "SELECT eventname, useridentity.arn, json_extract_scalar(requestparameters, '$.roleArn'), "
+        "readonly, resources[1].arn, eventtime FROM cloudtrail_logs WHERE eventsource = 'sts.amazonaws.com'",
+        capsys,
+    )
+    assert rows == [
+        [
+            "AssumeRole",
+            "arn:aws:iam::111122223333:user/alice",
+            "arn:aws:iam::444455556666:role/Audit",
+            "true",
+            "arn:aws:iam::444455556666:role/Audit",
+            "2024-05-01T08:15:00Z",
+        ]
+    ]
 
 
 def test_other_json_skipped_in_a_folder_but_rejected_when_named(tmp_path, capsys):
@@ -213,12 +252,20 @@ def test_other_json_skipped_in_a_folder_but_rejected_when_named(tmp_path, capsys
     (folder / "scenario.json").write_bytes(b'{"story": "not CloudTrail"}')
     code, out = ingest(tmp_path, folder, capsys=capsys)
     assert (code, out["events_added"], out["rejected"]) == (0, 1, [])
-    assert out["skipped"] == [{"path": str(folder / "scenario.json"),
-                               "reason": "JSON, but not CloudTrail (no Records, Events or event fields)"}]
+    assert out["skipped"] == [
+        {
+            "path": str(folder / "scenario.json"),
+            "reason": "JSON, but not CloudTrail (no Records, Events or event fields)",
+        }
+    ]
     code, out = ingest(tmp_path, folder / "scenario.json", capsys=capsys)
     assert code == 2
-    assert out["rejected"] == [{"path": str(folder / "scenario.json"),
-                                "reason": "JSON, but not CloudTrail (no Records, Events or event fields)"}]
+    assert out["rejected"] == [
+        {
+            "path": str(folder / "scenario.json"),
+            "reason": "JSON, but not CloudTrail (no Records, Events or event fields)",
+        }
+    ]
 
 
 def test_local_layout_narrowed_by_account_region_and_day(tmp_path, capsys):
@@ -226,14 +273,30 @@ def test_local_layout_narrowed_by_account_region_and_day(tmp_path, capsys):
         folder = tmp_path / "AWSLogs" / account / "CloudTrail" / region / "2024" / "05" / day
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{account}_CloudTrail_{region}_202405{day}T0000Z_x.json.gz").write_bytes(
-            gzip.compress(orjson.dumps({"Records": [record]})))
+            gzip.compress(orjson.dumps({"Records": [record]}))
+        )
 
     put("111122223333", "us-east-1", "01", A)
     put("444455556666", "eu-west-1", "01", B)
     put("111122223333", "us-east-1", "09", C)  # eight days later: outside the window's one-day margin
     put("111122223333", "eu-west-1", "01", {**C, "eventID": "other-region"})
-    code = main(["ingest", str(tmp_path / "AWSLogs"), "--case", str(tmp_path / "case"), "--json",
-                 "--accounts", "111122223333", "--regions", "us-east-1", "--start", "2024-05-01", "--end", "2024-05-02"])
+    code = main(
+        [
+            "ingest",
+            str(tmp_path / "AWSLogs"),
+            "--case",
+            str(tmp_path / "case"),
+            "--json",
+            "--accounts",
+            "111122223333",
+            "--regions",
+            "us-east-1",
+            "--start",
+            "2024-05-01",
+            "--end",
+            "2024-05-02",
+        ]
+    )
     out = orjson.loads(capsys.readouterr().out)
     assert (code, out["events_added"]) == (0, 1)
     assert {"path": "(layout)", "reason": "3 files outside the requested accounts, regions or dates"} in out["skipped"]

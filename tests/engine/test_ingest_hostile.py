@@ -18,9 +18,15 @@ from tui.cli import main
 
 
 def record(n: int, **extra: object) -> dict:
-    return {"eventVersion": "1.08", "eventTime": f"2024-05-01T08:{n:02d}:00Z",
-            "eventID": f"bbbbbbbb-0000-4000-8000-{n:012d}", "eventName": "ListBuckets",
-            "eventSource": "s3.amazonaws.com", "awsRegion": "us-east-1", **extra}
+    return {
+        "eventVersion": "1.08",
+        "eventTime": f"2024-05-01T08:{n:02d}:00Z",
+        "eventID": f"bbbbbbbb-0000-4000-8000-{n:012d}",
+        "eventName": "ListBuckets",
+        "eventSource": "s3.amazonaws.com",
+        "awsRegion": "us-east-1",
+        **extra,
+    }
 
 
 GOOD = gzip.compress(orjson.dumps({"Records": [record(1), record(2)]}))
@@ -32,8 +38,18 @@ def run_ingest(folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
 
 
 def stored_rejections(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> list[list]:
-    assert main(["sql", "--case", str(tmp_path / "case"), "--json",
-                 "SELECT path, record, reason FROM rejections ORDER BY path, record"]) == 0
+    assert (
+        main(
+            [
+                "sql",
+                "--case",
+                str(tmp_path / "case"),
+                "--json",
+                "SELECT path, record, reason FROM rejections ORDER BY path, record",
+            ]
+        )
+        == 0
+    )
     return orjson.loads(capsys.readouterr().out)["rows"]
 
 
@@ -50,8 +66,11 @@ def deep(n: int) -> bytes:
 
 
 HOSTILE_FILES = {
-    "truncated": ("cut.json.gz", gzip.compress(orjson.dumps({"Records": [record(3), record(4)]}))[:-30],
-                  "truncated gzip"),
+    "truncated": (
+        "cut.json.gz",
+        gzip.compress(orjson.dumps({"Records": [record(3), record(4)]}))[:-30],
+        "truncated gzip",
+    ),
     "not-gzip": ("fake.json.gz", b"this is not gzip at all", "not JSON"),
     "empty": ("empty.json.gz", b"", "empty file"),
     "invalid-json": ("bad.json", b'{"Records": [{"eventTime": "2024-05-01T08:00:00Z",,]}', "JSON breaks off"),
@@ -71,8 +90,7 @@ def test_bad_file_listed_good_kept(tmp_path, capsys, case):
     assert bad and reason in bad[0]["reason"]
     assert out["rejected_total"] == len(out["rejected"])
     stored = stored_rejections(tmp_path, capsys)
-    assert [row for row in stored if row[0].endswith(name)] == [
-        [r["path"], r.get("record"), r["reason"]] for r in bad]
+    assert [row for row in stored if row[0].endswith(name)] == [[r["path"], r.get("record"), r["reason"]] for r in bad]
 
 
 def test_truncated_gzip_keeps_whole_records_before_the_cut(tmp_path, capsys):
@@ -86,8 +104,15 @@ def test_truncated_gzip_keeps_whole_records_before_the_cut(tmp_path, capsys):
 
 
 def test_bad_records_inside_a_good_file(tmp_path, capsys):
-    records = [record(3), 17, "text", record(4, eventTime="yesterday"), {"no": "cloudtrail"},
-               {"eventID": "no-time", "eventVersion": "1.08"}, record(5)]
+    records = [
+        record(3),
+        17,
+        "text",
+        record(4, eventTime="yesterday"),
+        {"no": "cloudtrail"},
+        {"eventID": "no-time", "eventVersion": "1.08"},
+        record(5),
+    ]
     code, out = run_ingest(evidence(tmp_path, "mixed.json", orjson.dumps({"Records": records})), tmp_path, capsys)
     assert code == 1
     assert out["events_added"] == 4  # two from good.json.gz, records 1 and 7 here
@@ -116,13 +141,14 @@ def test_gzip_bomb_refused_under_the_cap(tmp_path, capsys):
     code, out = run_ingest(evidence(tmp_path, "bomb.json.gz", bomb), tmp_path, capsys, "--max-decompressed", "1")
     assert code == 1
     assert out["events_total"] == 2
-    assert "gzip bomb" in [r for r in out["rejected"] if r["path"].endswith("bomb.json.gz")][0]["reason"]
+    assert "gzip bomb" in next(r for r in out["rejected"] if r["path"].endswith("bomb.json.gz"))["reason"]
 
 
 def test_fifty_megabyte_field(tmp_path, capsys):
     huge = record(3, userAgent="A" * (50 * 2**20))
-    code, out = run_ingest(evidence(tmp_path, "huge.json", orjson.dumps({"Records": [huge, record(4)]})),
-                           tmp_path, capsys)
+    code, out = run_ingest(
+        evidence(tmp_path, "huge.json", orjson.dumps({"Records": [huge, record(4)]})), tmp_path, capsys
+    )
     assert (code, out["events_added"]) == (1, 3)
     assert out["rejected"][0]["record"] == 1
     assert "over the 8 MiB limit" in out["rejected"][0]["reason"]

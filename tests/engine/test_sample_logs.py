@@ -19,11 +19,27 @@ def test_sample_logs_ingest_exactly_with_no_rejections(tmp_path, capsys):
     assert (out["events_added"], out["events_total"], out["duplicates"]) == (2448, 2448, 0)
     assert (out["rejected"], out["rejected_total"], out["digests"]) == ([], 0, 584)
     assert sorted(Path(s["path"]).name for s in out["skipped"]) == [
-        "(digests)", "README.md", "scenario.json", "test-signing-key.public.pem"]
-    assert main(["sql", "--case", str(tmp_path / "case"), "--json",
-                 "SELECT event_category, count(*) FROM events GROUP BY 1 ORDER BY 1"]) == 0
+        "(digests)",
+        "README.md",
+        "scenario.json",
+        "test-signing-key.public.pem",
+    ]
+    assert (
+        main(
+            [
+                "sql",
+                "--case",
+                str(tmp_path / "case"),
+                "--json",
+                "SELECT event_category, count(*) FROM events GROUP BY 1 ORDER BY 1",
+            ]
+        )
+        == 0
+    )
     rows = orjson.loads(capsys.readouterr().out)["rows"]
     assert rows == [["Data", 438], ["Management", 2010]]
-    assert main(["sql", "--case", str(tmp_path / "case"), "--json",
-                 "SELECT count(*) FROM files WHERE kind = 'events'"]) == 0
+    assert (
+        main(["sql", "--case", str(tmp_path / "case"), "--json", "SELECT count(*) FROM files WHERE kind = 'events'"])
+        == 0
+    )
     assert orjson.loads(capsys.readouterr().out)["rows"] == [[1439]]

@@ -15,9 +15,18 @@ from investigations.store import EventStore
 def rec(minute: int, name: str = "ListBuckets", ip: str = "192.0.2.1", **extra: object) -> bytes:
     import orjson
 
-    return orjson.dumps({"eventVersion": "1.08", "eventTime": f"2024-05-01T10:{minute:02d}:00Z",
-                         "eventID": f"id-{minute:02d}", "eventName": name, "eventSource": "s3.amazonaws.com",
-                         "awsRegion": "us-east-1", "sourceIPAddress": ip, **extra})
+    return orjson.dumps(
+        {
+            "eventVersion": "1.08",
+            "eventTime": f"2024-05-01T10:{minute:02d}:00Z",
+            "eventID": f"id-{minute:02d}",
+            "eventName": name,
+            "eventSource": "s3.amazonaws.com",
+            "awsRegion": "us-east-1",
+            "sourceIPAddress": ip,
+            **extra,
+        }
+    )
 
 
 def batch(*records: bytes, file_id: int = 1) -> pa.Table:
@@ -45,7 +54,11 @@ def test_rows_are_numbered_in_time_order_whatever_the_insert_order(store):
     store.finalize()
     assert (store.count(), store.staged()) == (4, 0)
     assert [(r["seq"], r["event_id"]) for r in store.page(0, 10)] == [
-        (0, "id-10"), (1, "id-20"), (2, "id-30"), (3, "id-40")]
+        (0, "id-10"),
+        (1, "id-20"),
+        (2, "id-30"),
+        (3, "id-40"),
+    ]
     assert ids(store.page(2, 10)) == ["id-30", "id-40"]
     assert ids(store.page(0, 10, "event_name = ?", ["GetObject"])) == ["id-40"]
     assert store.seqs("event_name = ?", ["ListBuckets"]) == [0, 1, 2]
@@ -61,7 +74,11 @@ def test_later_events_append_and_earlier_events_renumber(store):
     store.insert(batch(rec(15)))  # earlier than the newest: everything renumbered
     store.finalize()
     assert [(r["seq"], r["event_id"]) for r in store.page(0, 10)] == [
-        (0, "id-10"), (1, "id-15"), (2, "id-20"), (3, "id-30")]
+        (0, "id-10"),
+        (1, "id-15"),
+        (2, "id-20"),
+        (3, "id-30"),
+    ]
     event = store.get("id-15")
     assert event is not None and event.seq == 1
     assert store.raw(event.row["rid"]) is not None
@@ -83,8 +100,10 @@ def test_distinct_and_time_range(store):
     store.insert(batch(rec(10, ip="203.0.113.9"), rec(11), rec(12), rec(13, ip="203.0.113.9")))
     store.finalize()
     assert store.distinct("source_ip") == [("192.0.2.1", 2), ("203.0.113.9", 2)]
-    assert store.time_range("source_ip = ?", ["203.0.113.9"]) == (datetime(2024, 5, 1, 10, 10),
-                                                                   datetime(2024, 5, 1, 10, 13))
+    assert store.time_range("source_ip = ?", ["203.0.113.9"]) == (
+        datetime(2024, 5, 1, 10, 10),
+        datetime(2024, 5, 1, 10, 13),
+    )
 
 
 def test_raw_rows_left_by_a_crash_are_dropped_on_reopen(tmp_path):
