@@ -144,6 +144,32 @@ def _evidence(report: Report) -> str:
     return "".join(parts) or "<p>No evidence recorded.</p>"
 
 
+def _coverage(report: Report) -> str:
+    grid = report.coverage
+    if not grid:
+        return ""
+    totals = _table(("State", "Account-region hours"), [[h(k), h(v)] for k, v in grid["totals"].items()])
+    windows = (
+        _table(
+            ("Window", "Account", "Region", "From", "To", "Detail"),
+            [
+                [
+                    f'<span class="bad">{h(w.get("kind"))}</span>',
+                    _v(w.get("account")),
+                    _v(w.get("region")),
+                    h(w.get("start")),
+                    h(w.get("end")),
+                    h(w.get("detail")),
+                ]
+                for w in grid["windows"]
+            ],
+        )
+        if grid["windows"]
+        else "<p>No logging-stopped, trail-deleted, selector-changed or digest-gap windows.</p>"
+    )
+    return f"<h2>Coverage and blind spots</h2>{totals}{windows}"
+
+
 def render(report: Report) -> str:
     s = report.summary
     severities = ", ".join(f"{n} {sev}" for sev, n in s["findings_by_severity"].items())
@@ -186,7 +212,7 @@ def render(report: Report) -> str:
         f"<h2>Credential lineage</h2>{_lineage(report.lineage)}"
         f"<h2>Indicators of compromise</h2>{iocs}<h2>Containment</h2>{contained}"
         f"<h2>Key events ({h(report.timeline_label)})</h2>{timeline}"
-        f"<h2>Evidence</h2>{_evidence(report)}</body></html>\n"
+        f"{_coverage(report)}<h2>Evidence</h2>{_evidence(report)}</body></html>\n"
     )
 
 

@@ -137,8 +137,36 @@ def render(report: Report) -> str:
     out += table(EVENT_HEADER, event_rows(report.timeline)) if report.timeline else ["No events selected.", ""]
     if report.timeline_more:
         out += [f"_and {report.timeline_more} more event(s); the CSV or JSONL export has them all._", ""]
+    out += coverage(report)
     out += evidence(report)
     return "\n".join(out)
+
+
+def coverage(report: Report) -> list[str]:
+    """Account x region x hour cells by state, then every window where the record has a hole."""
+    grid = report.coverage
+    if not grid:
+        return []
+    out = ["## Coverage and blind spots", ""]
+    out += table(("State", "Account-region hours"), [[md_text(k), str(v)] for k, v in grid["totals"].items()])
+    if grid["windows"]:
+        out += table(
+            ("Window", "Account", "Region", "From", "To", "Detail"),
+            [
+                [
+                    md_text(w.get("kind")),
+                    md_code(w.get("account"), True),
+                    md_code(w.get("region"), True),
+                    md_text(w.get("start")),
+                    md_text(w.get("end")),
+                    md_text(w.get("detail")),
+                ]
+                for w in grid["windows"]
+            ],
+        )
+    else:
+        out += ["No logging-stopped, trail-deleted, selector-changed or digest-gap windows in the record.", ""]
+    return out
 
 
 def evidence(report: Report) -> list[str]:

@@ -60,6 +60,7 @@ class Report:
     timeline_more: int = 0
     sources: list[SourceView] = field(default_factory=list)
     validations: list[dict[str, Any]] = field(default_factory=list)
+    coverage: dict[str, Any] = field(default_factory=dict)
     journal_entries: int = 0
     journal_problems: list[str] = field(default_factory=list)
 
@@ -86,6 +87,15 @@ def _integrity(case: Case) -> dict[str, str]:
     from investigations.integrity.casefile import file_status
 
     return file_status(case.store)
+
+
+def _coverage(case: Case) -> dict[str, Any]:
+    """Blind spots for the report: account x region x hour states in total, and the windows where
+    logging was stopped, the trail deleted, its selectors changed, or digests missing."""
+    from investigations.integrity.coverage import coverage
+
+    grid = coverage(case.store)
+    return {"totals": grid["totals"], "windows": grid["windows"], "range": grid["range"]}
 
 
 def _sources(case: Case, verdicts: dict[str, str]) -> list[SourceView]:
@@ -148,6 +158,7 @@ def gather(case: Case, selection: Selection | None = None) -> Report:
         report.timeline, report.timeline_more = _take(case, selection, TIMELINE_EVENTS)
         report.timeline_label = selection.label
         report.lineage = build(case)
+        report.coverage = _coverage(case)
     else:
         report.findings = [FindingView(f, [], 0) for f in findings]
     report.sources = _sources(case, _integrity(case) if case.has_events else {})
