@@ -13,6 +13,7 @@ from collections.abc import Callable
 import duckdb
 
 from investigations.store import EventStore
+from investigations.transactions import transaction
 
 Build = Callable[[duckdb.DuckDBPyConnection], None]
 
@@ -40,16 +41,11 @@ def ensure_derived(store: EventStore, builds: dict[str, Build]) -> None:
                 key = f"derived:{table}"
                 if table in (present or ()) and recorded.get(key) == signature:
                     continue
-                con.execute("BEGIN")
-                try:
+                with transaction(con):
                     build(con)
                     con.execute(
                         "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                         [key, signature],
                     )
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
     finally:
         con.close()

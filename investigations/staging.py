@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from investigations.model import EVENT_COLUMNS
+from investigations.transactions import transaction
 
 _SORT_KEYS = [("event_time", "ascending"), ("event_id", "ascending")]
 _TYPED = ["rid", *EVENT_COLUMNS]
@@ -116,8 +117,7 @@ class Staging:
         ordered = _sorted(_take_all(parts))
         first = 0 if rewrite else stored
         ordered = ordered.add_column(0, "seq", pa.array(range(first, first + ordered.num_rows), pa.int64()))
-        try:
-            con.execute("BEGIN")
+        with transaction(con):
             if rewrite:
                 con.execute("DROP VIEW IF EXISTS cloudtrail_logs")
                 con.execute("DELETE FROM events")
@@ -126,9 +126,5 @@ class Staging:
                 con.register("ordered", ordered.slice(start, _INSERT_SLICE))
                 con.execute(f"INSERT INTO events SELECT seq, {', '.join(_TYPED)} FROM ordered")
                 con.unregister("ordered")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         con.execute("CHECKPOINT")
         return rewrite

@@ -21,6 +21,7 @@ import orjson
 
 from investigations.integrity import result as r
 from investigations.store import EventStore
+from investigations.transactions import transaction
 
 if TYPE_CHECKING:
     from investigations.case import Case
@@ -102,15 +103,11 @@ def store_validation(store: EventStore, result: r.ValidationResult) -> int:
     ]
     con = store.cursor()
     try:
-        con.execute("BEGIN")
-        if files:
-            con.executemany("INSERT INTO validation VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", files)
-        if findings:
-            con.executemany("INSERT INTO validation_findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", findings)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            if files:
+                con.executemany("INSERT INTO validation VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", files)
+            if findings:
+                con.executemany("INSERT INTO validation_findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", findings)
     finally:
         con.close()
     return run
