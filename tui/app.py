@@ -18,16 +18,18 @@ from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 
 from investigations.case import Case, CaseError
-from investigations.evidence import SourceOptions, ingest_sources, merge
+from investigations.evidence import SourceOptions
 from investigations.ingest import IngestReport, Progress
 from investigations.store import StoreError
 from investigations.textsafe import clean
 from tui.cli_open import data_dir, remember_case
 from tui.commands import ActionCommands
+from tui.loader import Job, load
 from tui.messages import LoadFinished, LoadProgress, StoreChanged
 from tui.reader import Reader
 
 if TYPE_CHECKING:
+    from investigations.sources.lookup_pull import LookupRequest
     from tui.screens.workbench import WorkbenchScreen
 
 
@@ -62,6 +64,7 @@ class TrailhoundApp(App[int]):
         self.report: IngestReport | None = None
         self._ingest_done = threading.Event()
         self.workbench: WorkbenchScreen | None = None
+        self.job: Job | None = None
         self._ingest_done.set()
 
     def on_mount(self) -> None:
@@ -76,7 +79,7 @@ class TrailhoundApp(App[int]):
 
         self.push_screen(StartScreen(self.launch.data_dir, error))
 
-    def open_case(self, case_dir: Path, sources: list[str]) -> None:
+    def open_case(self, case_dir: Path, sources: list[str], lookup: LookupRequest | None = None) -> None:
         """Open (or create) the case; load new sources; show the workbench once there are events."""
         try:
             self.case = Case.open(case_dir, create=True)
@@ -93,16 +96,17 @@ class TrailhoundApp(App[int]):
         remember_case(
             self.case.root, self.case.data.get("name", case_dir.name), self.reader.count(), self.launch.data_dir
         )
-        if fresh:
+        self.job = job = Job(fresh, self.launch.options, lookup)
+        if job.labels:
             self.loading = True
             self._ingest_done.clear()
-            self.load_sources(fresh)
+            self.load_sources(job)
         if self.reader.count():
             self.show_workbench()
-        elif fresh:
+        elif job.labels:
             from tui.screens.loading import LoadingScreen
 
-            self.push_screen(LoadingScreen(fresh))
+            self.push_screen(LoadingScreen(job.labels))
         else:
             self.show_start(f"{self.case.root} holds no events yet: open a folder or s3:// prefix into it")
 
@@ -120,36 +124,12 @@ class TrailhoundApp(App[int]):
 
     # -- loading ------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="ingest", exit_on_error=False)
-    def load_sources(self, sources: list[str]) -> None:
-        """Ingest each source, re-sorting the store as it doubles so early events are browsable."""
-        case = self.case
-        assert case is not None
-        store = case.store
-        shown = store.count()
-
-        def progress(snapshot: Progress) -> None:
-            nonlocal shown
-            self.post_message(LoadProgress(snapshot))
-            stored = store.count()
-            if stored and stored >= 2 * shown:
-                store.finalize()
-                shown = stored
-                self.post_message(StoreChanged(stored))
-
-        total = IngestReport()
-        error = None
+    def load_sources(self, job: Job) -> None:
+        assert self.case is not None
         try:
-            for source in sources:
-                if self.cancel_loading.is_set():
-                    break
-                merge(total, ingest_sources(case, [source], self.launch.options, progress, self.cancel_loading))
-                shown = store.count()
-                self.post_message(StoreChanged(shown))
-        except Exception as exc:  # reported on screen; what landed before stays in the case
-            error = f"{exc.__class__.__name__}: {exc}"
+            load(self.case, job, self.post_message, self.cancel_loading)
         finally:
             self._ingest_done.set()
-        self.post_message(LoadFinished(total, error))
 
     @on(LoadProgress)
     def _progress(self, message: LoadProgress) -> None:
@@ -160,7 +140,7 @@ class TrailhoundApp(App[int]):
     def _landed(self, message: StoreChanged) -> None:
         from tui.screens.loading import LoadingScreen
 
-        if message.events and isinstance(self.screen, LoadingScreen):
+        if message.events and isinstance(self.screen, LoadingScreen) and self.workbench is None:
             self.show_workbench()
         else:
             self._forward(message)
@@ -181,13 +161,14 @@ class TrailhoundApp(App[int]):
             verb = "Loading cancelled" if report.cancelled else "Loaded"
             text = f"{verb}: {report.events_added:,} events from {report.files:,} files{rejected}"
             self._announce(text, "warning" if report.rejected_total else "information")
-        if isinstance(self.screen, LoadingScreen):
-            if self.reader is not None and self.reader.count():
-                self.show_workbench()
-            else:
-                self.screen.finished(message)
-        else:
-            self._forward(message)
+        screen = self.screen
+        if isinstance(screen, LoadingScreen) and screen.over_workbench:
+            screen.dismiss()
+        elif isinstance(screen, LoadingScreen) and self.reader is not None and self.reader.count():
+            self.show_workbench()
+        elif isinstance(screen, LoadingScreen):
+            screen.finished(message)
+        self._forward(message)
 
     def _announce(self, text: str, severity: SeverityLevel) -> None:
         self.notify(text, severity=severity, timeout=10, markup=False)
@@ -200,6 +181,13 @@ class TrailhoundApp(App[int]):
                 news(message)
 
     # -- actions ------------------------------------------------------------------------------
+    def action_show_loading(self) -> None:
+        """The loading screen again, over the workbench, while evidence is still arriving."""
+        from tui.screens.loading import LoadingScreen
+
+        if self.loading and self.job is not None and not isinstance(self.screen, LoadingScreen):
+            self.push_screen(LoadingScreen(self.job.labels, over_workbench=True))
+
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
 

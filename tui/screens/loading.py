@@ -34,11 +34,15 @@ def describe(p: Progress) -> Text:
 
 
 class LoadingScreen(Screen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel loading")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel loading"),
+        Binding("w", "workbench", "Back to the workbench", tooltip="Loading goes on behind it"),
+    ]
 
-    def __init__(self, sources: list[str]) -> None:
+    def __init__(self, sources: list[str], over_workbench: bool = False) -> None:
         super().__init__()
         self.sources = sources
+        self.over_workbench = over_workbench
 
     def compose(self) -> ComposeResult:
         with Vertical(id="loading-box"):
@@ -82,6 +86,12 @@ class LoadingScreen(Screen[None]):
             first = report.rejected[0]
             why += f"; {report.rejected_total:,} inputs rejected, first: {first.path}: {first.reason}"
         self.query_one("#loading-hint", Static).update(Text(clean(why, 400) + " — press q to quit", style="bold red"))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.over_workbench or action != "workbench"
+
+    def action_workbench(self) -> None:
+        self.dismiss()
 
     def action_cancel(self) -> None:
         self.app.cancel_loading.set()  # type: ignore[attr-defined]

@@ -15,6 +15,8 @@ from textual.widgets import Button, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from investigations.textsafe import clean
+from investigations.timeparse import parse_time
+from tui.cli_common import csv_arg
 from tui.cli_open import default_case_dir, normalise_source, recent_cases
 
 
@@ -37,6 +39,13 @@ class StartScreen(Screen[None]):
                 yield Input(placeholder="case folder (default: one per source under the data folder)", id="start-case")
                 yield Input(placeholder="AWS profile for s3:// (default chain)", id="start-profile")
                 yield Button("Open", id="start-open", variant="primary")
+            yield Label("Or pull CloudTrail event history (LookupEvents, last 90 days) with your AWS credentials")
+            with Horizontal(classes="start-row"):
+                yield Input(placeholder="profile (default chain)", id="lookup-profile")
+                yield Input(value="all", placeholder="regions: all or r1,r2", id="lookup-regions")
+                yield Input(value="7d", placeholder="start: 7d or ISO time", id="lookup-start")
+                yield Input(placeholder="end (default now)", id="lookup-end")
+                yield Button("Pull", id="lookup-pull")
             yield Label("Recent cases (enter opens)")
             yield OptionList(
                 *[Option(_recent_line(e), id=str(i)) for i, e in enumerate(self.recent)]
@@ -48,16 +57,44 @@ class StartScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#start-recent" if self.recent else "#start-source").focus()
 
-    @on(Input.Submitted)
+    def _error(self, message: str) -> None:
+        self.query_one("#start-error", Static).update(Text(clean(message, 300), style="red"))
+
+    @on(Button.Pressed, "#lookup-pull")
+    def _pull(self) -> None:
+        from investigations.sources.lookup import LookupQuery
+        from investigations.sources.lookup_pull import LookupRequest
+
+        typed = {
+            name: self.query_one(f"#lookup-{name}", Input).value.strip()
+            for name in ("profile", "regions", "start", "end")
+        }
+        try:
+            start = parse_time(typed["start"]) if typed["start"] else None
+            end = parse_time(typed["end"]) if typed["end"] else None
+        except ValueError as exc:
+            self._error(str(exc))
+            return
+        regions = None if typed["regions"].lower() in ("", "all") else csv_arg(typed["regions"])
+        asked = {"regions": typed["regions"] or "all", "start": typed["start"] or None, "end": typed["end"] or None}
+        asked |= {"attribute": None, "insights": False, "profile": typed["profile"] or None}
+        request = LookupRequest(LookupQuery(start, end), regions, typed["profile"] or None, asked)
+        case_typed = self.query_one("#start-case", Input).value.strip()
+        name = f"lookup:{typed['profile'] or 'default'}"
+        case_dir = Path(case_typed).expanduser().resolve() if case_typed else default_case_dir([name], self.data_dir)
+        self.app.pop_screen()
+        self.app.open_case(case_dir, [], lookup=request)  # type: ignore[attr-defined]
+
+    @on(Input.Submitted, "#start-source, #start-case, #start-profile")
     @on(Button.Pressed, "#start-open")
     def _open(self) -> None:
         raw = self.query_one("#start-source", Input).value.strip()
         if not raw:
-            self.query_one("#start-error", Static).update(Text("Type a folder, a file or an s3:// prefix", style="red"))
+            self._error("Type a folder, a file or an s3:// prefix")
             return
         source = normalise_source(raw)
         if "://" not in source and not Path(source).exists():
-            self.query_one("#start-error", Static).update(Text(f"{clean(source)}: no such file or folder", style="red"))
+            self._error(f"{source}: no such file or folder")
             return
         typed = self.query_one("#start-case", Input).value.strip()
         case_dir = Path(typed).expanduser().resolve() if typed else default_case_dir([source], self.data_dir)

@@ -30,7 +30,7 @@ from tui.screens.navigation import HOME, History, Location, Place
 from tui.widgets.case_view import CasePane
 from tui.widgets.columns import ideal_widths
 from tui.widgets.coverage_view import CoveragePane
-from tui.widgets.events_pane import EventsPane, Scope
+from tui.widgets.events_pane import EVENTS_BINDINGS, EventsPane, Scope
 from tui.widgets.findings_view import FindingsPane
 from tui.widgets.lineage_view import LineagePane
 from tui.widgets.sql_console import SqlConsole
@@ -55,11 +55,13 @@ PANES = {
 
 
 #: Actions about the selected event (or the events view itself).
-EVENT_ACTIONS = frozenset({"pivot", "lineage", "bookmark", "note"})
+EVENT_ACTIONS = frozenset({"pivot", "lineage", "bookmark", "note", "events"})
 
 
 class WorkbenchScreen(Screen[None]):
+    AUTO_FOCUS = "Timeline"
     BINDINGS: ClassVar[list[BindingType]] = [
+        *EVENTS_BINDINGS,
         Binding("a", "pivot('principal')", "Actor", tooltip="Pivot to the actor (principal) of the selected event"),
         Binding("k", "pivot('key')", "Key", tooltip="Pivot to the access key of the selected event"),
         Binding("s", "pivot('session')", "Session", tooltip="Pivot to the role session of the selected event"),
@@ -107,10 +109,17 @@ class WorkbenchScreen(Screen[None]):
         self.events.timeline.set_ideals(ideal_widths(self.reader.widths()))
         self._title()
         self.show(self.history.current)
-        self.events.timeline.focus()
         if not getattr(self.app, "loading", False):
             self.index()
         self.refresh_marks()
+
+    def on_screen_resume(self) -> None:
+        self.call_after_refresh(self._keep_focus)
+
+    def _keep_focus(self) -> None:
+        """Keys act on the focused view: never leave the events view without a focused widget."""
+        if self.focused is None and self.history.current.location.view == "events":
+            self.events.timeline.focus()
 
     def _selected_row(self) -> dict[str, Any] | None:
         return self.events.timeline.current if self.history.current.location.view == "events" else None
@@ -154,6 +163,7 @@ class WorkbenchScreen(Screen[None]):
                 assert location.kind is not None and location.value is not None
                 panel.load(self.reader, location.kind, location.value)
             self.events.load(self.scope_of(location), place.filter, place.seq, place.event_id)
+            self.call_after_refresh(self._keep_focus)
         else:
             cast(View, self.query_one(f"#{PANES[location.view]}")).enter(location)
         self.topbar.update_trail(self.history)
@@ -165,6 +175,10 @@ class WorkbenchScreen(Screen[None]):
         if action == "add_finding":
             return self.history.current.location.view in ("events", "findings")
         return True
+
+    def action_events(self, action: str) -> None:
+        """The events view's own keys (focus filter, histogram, timeline; toggle panes)."""
+        getattr(self.events, f"action_{action}")()
 
     def action_view(self, view: str) -> None:
         self.go(Place(Location(view)))
@@ -211,11 +225,16 @@ class WorkbenchScreen(Screen[None]):
         timeline.redraw()
 
     def palette_commands(self) -> list[Extra]:
-        """Pivots with no key of their own: each resource of the selected event."""
+        """Commands with no key of their own: loading progress, each resource of the selected event."""
+        extras: list[Extra] = []
+        if getattr(self.app, "loading", False):
+            extras.append(
+                ("Show loading progress", "files, events/s, rejections, time left", self.app.action_show_loading)
+            )
         row = self._selected_row()
         if row is None:
-            return []
-        return [
+            return extras
+        return extras + [
             (
                 f"Pivot to resource {r}",
                 "every event that touched it",

@@ -79,12 +79,12 @@ class Column:
 COLUMNS: tuple[Column, ...] = (
     Column("time", "TIME (UTC)", _time, 19, 19),
     Column("account", "ACCOUNT", _get("recipient_account_id"), 12, 12, drop=3),
-    Column("region", "REGION", _get("aws_region"), 6, 14, drop=4),
-    Column("actor", "ACTOR", actor, 14, 48, flex=True),
-    Column("key", "KEY", _get("access_key_id"), 8, 20, drop=5),
-    Column("ip", "SOURCE IP", _get("source_ip"), 9, 39, drop=2),
-    Column("event", "EVENT", event, 12, 36),
-    Column("error", "ERROR", _get("error_code"), 5, 24, drop=1),
+    Column("region", "REGION", _get("aws_region"), 9, 14, drop=4),
+    Column("actor", "ACTOR", actor, 16, 48, flex=True),
+    Column("key", "KEY", _get("access_key_id"), 20, 20, drop=5),
+    Column("ip", "SOURCE IP", _get("source_ip"), 13, 39, drop=2),
+    Column("event", "EVENT", event, 14, 36),
+    Column("error", "ERROR", _get("error_code"), 8, 24, drop=1),
     Column("resource", "RESOURCE", resource, 10, 200, drop=6, flex=True),
 )
 

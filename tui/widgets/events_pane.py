@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -45,16 +45,19 @@ class Scope:
 Resolver = Callable[[str, str], tuple[str, list[Any]]]
 
 
-class EventsPane(Vertical):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "focus_filter", "Filter", tooltip="Edit the filter (field:value, free text)"),
-        Binding("v", "focus_volume", "Volume", show=False, tooltip="Focus the volume histogram to narrow time"),
-        Binding("t", "focus_timeline", "Timeline", show=False, tooltip="Focus the timeline"),
-        Binding("x", "clear_filter", "Clear filter", show=False, tooltip="Remove the filter"),
-        Binding("d", "toggle_detail", "Detail", show=False, tooltip="Show or hide the event detail pane"),
-        Binding("p", "toggle_profile", "Profile", show=False, tooltip="Show or hide the entity profile"),
-    ]
+#: Keys of the events view. The workbench screen binds them (a screen's bindings hold whatever has
+#: focus) and hands the actions to the pane.
+EVENTS_BINDINGS: list[BindingType] = [
+    Binding("slash", "events('focus_filter')", "Filter", tooltip="Edit the filter (field:value, free text)"),
+    Binding("v", "events('focus_volume')", "Volume", show=False, tooltip="Focus the volume histogram to narrow time"),
+    Binding("t", "events('focus_timeline')", "Timeline", show=False, tooltip="Focus the timeline"),
+    Binding("x", "events('clear_filter')", "Clear filter", show=False, tooltip="Remove the filter"),
+    Binding("d", "events('toggle_detail')", "Detail", show=False, tooltip="Show or hide the event detail pane"),
+    Binding("p", "events('toggle_profile')", "Profile", show=False, tooltip="Show or hide the entity profile"),
+]
 
+
+class EventsPane(Vertical):
     class FilterChanged(Message):
         """The investigator applied a new filter (or narrowed time): a new step in history."""
 
@@ -111,11 +114,17 @@ class EventsPane(Vertical):
         return self.query_one(Timeline)
 
     # -- loading ------------------------------------------------------------------------------
-    def load(self, scope: Scope, text: str, seq: int | None = None, event_id: str | None = None) -> None:
-        """Show ``scope`` filtered by ``text``, selecting ``event_id`` (or ``seq``) when present."""
+    def load(
+        self, scope: Scope, text: str, seq: int | None = None, event_id: str | None = None, typed: bool = False
+    ) -> None:
+        """Show ``scope`` filtered by ``text``, selecting ``event_id`` (or ``seq``) when present.
+
+        ``typed`` leaves the filter bar alone: a reload must not overwrite what is being typed.
+        """
         self.scope = scope
         self.filter_text = text
-        self.query_one(FilterBar).set_text(text)
+        if not typed:
+            self.query_one(FilterBar).set_text(text)
         self._keep = (seq, event_id)
         self._token += 1
         self.query_one(FilterBar).status(Text("querying…", style="dim"))
@@ -125,7 +134,7 @@ class EventsPane(Vertical):
         """Re-run the current view after the store changed, keeping the selected event."""
         row = self.timeline.current
         self._ips = None
-        self.load(self.scope, self.filter_text, None, row["event_id"] if row else self._keep[1])
+        self.load(self.scope, self.filter_text, None, row["event_id"] if row else self._keep[1], typed=True)
 
     def invalidate(self) -> None:
         self._ips = None
@@ -205,7 +214,7 @@ class EventsPane(Vertical):
     @on(FilterBar.Applied)
     def _applied(self, event: FilterBar.Applied) -> None:
         event.stop()
-        self.timeline.focus()
+        self.screen.set_focus(self.timeline)
         self.post_message(self.FilterChanged(event.text))
 
     @on(VolumeChart.Narrow)
@@ -245,13 +254,15 @@ class EventsPane(Vertical):
             self._show_detail()
 
     def action_focus_filter(self) -> None:
-        self.query_one(FilterBar).input.focus()
+        # Focus now, not after the queue (as ``focus()`` does): keys typed right behind the ``/``
+        # are already queued and must reach the filter, not the timeline's pivot keys.
+        self.screen.set_focus(self.query_one(FilterBar).input)
 
     def action_focus_volume(self) -> None:
-        self.query_one(VolumeChart).focus()
+        self.screen.set_focus(self.query_one(VolumeChart))
 
     def action_focus_timeline(self) -> None:
-        self.timeline.focus()
+        self.screen.set_focus(self.timeline)
 
     def action_clear_filter(self) -> None:
         if self.filter_text:

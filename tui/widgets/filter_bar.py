@@ -118,6 +118,9 @@ class FilterBar(Vertical):
     def status(self, message: str | Text) -> None:
         self.query_one("#filter-status", Static).update(message)
 
+    def on_descendant_focus(self) -> None:
+        self.status(_hint(self.input.value))
+
     @on(Input.Changed, "#filter-input")
     def _check(self, event: Input.Changed) -> None:
         try:
@@ -179,7 +182,7 @@ def _hint(text: str) -> Text:
     names = complete(text)
     if names:
         return Text("fields: " + "  ".join(names[:12]), style="dim")
-    return Text("enter applies · ↑↓ history · tab completes · ? lists fields", style="dim")
+    return Text("typing a filter: enter applies · ↑↓ history · tab completes · ? lists fields", style="dim")
 
 
 def _load(path: Path | None) -> list[str]:
