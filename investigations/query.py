@@ -187,10 +187,16 @@ def _tokens(text: str) -> list[_Token]:
     return tokens
 
 
-def _like(value: str) -> str:
-    """A case-insensitive LIKE pattern: ``*`` is the wildcard, SQL's own are escaped."""
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%")
+def _like(value: str) -> tuple[str, str]:
+    """A case-insensitive LIKE pattern (``*`` is the wildcard) and the ILIKE to match it with.
+
+    SQL's own wildcards in the value are escaped; only then is ``ESCAPE`` added, since it takes
+    DuckDB off its fast path for ILIKE.
+    """
+    if any(ch in value for ch in "\\%_"):
+        escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return escaped.replace("*", "%"), "ILIKE ? ESCAPE '\\'"
+    return value.replace("*", "%"), "ILIKE ?"
 
 
 class _Compiler:
@@ -281,13 +287,13 @@ class _Compiler:
             return self.cidr(value, tok)
         if spec.kind == "source" and "." not in value and "*" not in value:
             value += ".amazonaws.com"
-        pattern = _like(value)
+        pattern, ilike = _like(value)
         clauses, params = [], []
         for column in spec.columns:
             if column == "resources":
-                clauses.append("len(list_filter(resources, lambda r: r ILIKE ? ESCAPE '\\')) > 0")
+                clauses.append(f"len(list_filter(resources, lambda r: r {ilike})) > 0")
             else:
-                clauses.append(f"{column} ILIKE ? ESCAPE '\\'")
+                clauses.append(f"{column} {ilike}")
             params.append(pattern)
         sql = clauses[0] if len(clauses) == 1 else "(" + " OR ".join(clauses) + ")"
         return _Sql(sql, params)
@@ -333,8 +339,15 @@ def _in_network(ip: str, network: ipaddress.IPv4Network | ipaddress.IPv6Network)
 
 
 def _free_text(value: str) -> _Sql:
-    pattern = f"%{_like(value)}%"
-    return _Sql("rid IN (SELECT rid FROM raw_events WHERE raw ILIKE ? ESCAPE '\\')", [pattern], True)
+    """Raw records containing ``value`` (``*`` a wildcard), ignoring case.
+
+    Measured on a million records: a plain substring search is fastest, and serves whenever case
+    cannot matter (addresses, ids, numbers); otherwise a case-insensitive RE2 search beats ILIKE.
+    """
+    if "*" not in value and value.lower() == value.upper():
+        return _Sql("rid IN (SELECT rid FROM raw_events WHERE contains(raw, ?))", [value], True)
+    pattern = "(?i)" + ".*".join(re.escape(part) for part in value.split("*"))
+    return _Sql("rid IN (SELECT rid FROM raw_events WHERE regexp_matches(raw, ?))", [pattern], True)
 
 
 def _join(parts: list[_Sql], op: str) -> _Sql:

@@ -18,18 +18,18 @@ from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 
 from investigations.case import Case, CaseError
-from investigations.evidence import SourceOptions
-from investigations.ingest import IngestReport, Progress
 from investigations.store import StoreError
 from investigations.textsafe import clean
 from tui.cli_open import data_dir, remember_case
 from tui.commands import ActionCommands
-from tui.loader import Job, load
 from tui.messages import LoadFinished, LoadProgress, StoreChanged
 from tui.reader import Reader
 
 if TYPE_CHECKING:
+    from investigations.evidence import SourceOptions
+    from investigations.ingest import IngestReport, Progress
     from investigations.sources.lookup_pull import LookupRequest
+    from tui.loader import Job
     from tui.screens.workbench import WorkbenchScreen
 
 
@@ -39,7 +39,7 @@ class Launch:
 
     case_dir: Path | None = None
     sources: list[str] = field(default_factory=list)
-    options: SourceOptions = field(default_factory=SourceOptions)
+    options: SourceOptions | None = None
     data_dir: Path = field(default_factory=data_dir)
 
 
@@ -96,14 +96,20 @@ class TrailhoundApp(App[int]):
         remember_case(
             self.case.root, self.case.data.get("name", case_dir.name), self.reader.count(), self.launch.data_dir
         )
-        self.job = job = Job(fresh, self.launch.options, lookup)
-        if job.labels:
+        job = None
+        if fresh or lookup:  # the ingest machinery is imported only when there is something to load
+            from investigations.evidence import SourceOptions
+            from tui.loader import Job
+
+            job = Job(fresh, self.launch.options or SourceOptions(), lookup)
+        self.job = job
+        if job is not None:
             self.loading = True
             self._ingest_done.clear()
             self.load_sources(job)
         if self.reader.count():
             self.show_workbench()
-        elif job.labels:
+        elif job is not None:
             from tui.screens.loading import LoadingScreen
 
             self.push_screen(LoadingScreen(job.labels))
@@ -125,6 +131,8 @@ class TrailhoundApp(App[int]):
     # -- loading ------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="ingest", exit_on_error=False)
     def load_sources(self, job: Job) -> None:
+        from tui.loader import load
+
         assert self.case is not None
         try:
             load(self.case, job, self.post_message, self.cancel_loading)
@@ -210,7 +218,7 @@ def make_app(
     data_dir_path: Path | None = None,
 ) -> TrailhoundApp:
     """The app as the command line runs it; tests pass a temporary ``data_dir_path``."""
-    launch = Launch(case_dir, list(sources or []), options or SourceOptions())
+    launch = Launch(case_dir, list(sources or []), options)
     if data_dir_path is not None:
         launch.data_dir = data_dir_path
     return TrailhoundApp(launch)

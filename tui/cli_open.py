@@ -19,7 +19,6 @@ from typing import Any
 import orjson
 
 from investigations.case import Case, CaseError
-from investigations.evidence import SourceOptions
 from investigations.store import StoreError
 from tui.cli_common import EXIT_OK, add_window_args, csv_arg, fail
 
@@ -94,6 +93,8 @@ def run(argv: list[str]) -> int:
         if "://" not in source and not Path(source).exists():
             return fail(f"{source}: no such file or folder")
     case_dir = args.case.expanduser().resolve() if args.case else (default_case_dir(sources) if sources else None)
+    from investigations.evidence import SourceOptions
+
     options = SourceOptions(
         accounts=args.accounts, regions=args.regions, start=args.start, end=args.end, profile=args.profile
     )

@@ -7,10 +7,12 @@ drops some never shows a stale total.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from investigations.ingest import IngestReport, Progress
+if TYPE_CHECKING:  # the ingest machinery is heavy to import and only needed when loading
+    from investigations.ingest import IngestReport, Progress
 
 
 @dataclass

@@ -16,12 +16,10 @@ from typing import Any
 import duckdb
 
 from investigations import casefile
-from investigations.baseline import learning_window
 from investigations.case import Case
 from investigations.derived import ensure_derived
 from investigations.lineage import DERIVED as LINKS_DERIVED
 from investigations.lineage import Family, Lineage
-from investigations.pivot import pivot
 from investigations.resources import DERIVED as RESOURCES_DERIVED
 from investigations.resources import resource_where
 from investigations.store import EventStore
@@ -85,6 +83,8 @@ def scope(store: EventStore, kind: str, value: str, case: Case | None = None) ->
         clause, params = resource_where(value)
         return f"seq IN (SELECT seq FROM event_resources WHERE {clause})", params
     if kind == "lineage":
+        from investigations.pivot import pivot  # the pivot engine loads on first use
+
         result = pivot(store, "access_key", value)
         return "seq IN (SELECT unnest(?::BIGINT[]))", [result.lineage_seqs]
     if kind == "casefinding" and case is not None:
@@ -160,6 +160,8 @@ def profile(store: EventStore, reader: Reader, kind: str, value: str) -> Profile
     result = Profile(kind, value, count, first, last)
     if not count:
         return result
+    from investigations.baseline import learning_window
+
     learning_end = first + learning_window(store)
     sections = list(_SECTIONS)
     if kind != "resource":

@@ -109,6 +109,8 @@ def numbers(case: Case, text: str) -> list[int]:
         ("key:AKIA* -(name:List* OR error:*)", [2, 3, 5]),
         ("roleSessionName", [5]),
         ('"not authorized"', [4]),
+        ("203.0.113.51", [5]),
+        ("52428800", [7]),
         ("text:DeleteTrail", [6]),
         ("arn:aws:s3:::corp-data/secrets.txt", [7]),
         ("-text:s3.amazonaws.com region:us-east-1", [3, 4, 5, 8]),

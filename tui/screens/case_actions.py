@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Any
 from textual.screen import Screen
 
 from investigations import casefile
-from investigations.detections import Finding as Detection
-from investigations.detections import Severity, findings_stale
 from investigations.textsafe import clean
 from tui.messages import CaseChanged
 from tui.screens.dialogs import FindingChoice, FindingDialog, NoteDialog
@@ -22,25 +20,23 @@ from tui.widgets.timeline import Mark
 
 if TYPE_CHECKING:
     from investigations.case import Case
+    from investigations.detections import Finding as Detection
     from tui.reader import Reader
 
-SEVERITY_MARK = {
-    Severity.CRITICAL: "◆",
-    Severity.HIGH: "◆",
-    Severity.MEDIUM: "◇",
-    Severity.LOW: "·",
-    Severity.INFO: "·",
-}
+#: Gutter glyphs by ``Severity`` value, critical (4) to info (0).
+SEVERITY_MARK = {4: "◆", 3: "◆", 2: "◇", 1: "·", 0: "·"}
 
 
 def compute_marks(reader: Reader, case: Case) -> dict[int, Mark]:
     """Gutter marks per seq: detections (when current) and bookmarks (which win: they are yours)."""
+    from investigations.detections import findings_stale
+
     marks: dict[int, Mark] = {}
     store = reader.store
     tables = {t for (t,) in reader.fetch("SELECT table_name FROM duckdb_tables()")}
     if "finding_events" in tables and not findings_stale(store):
         for seq, severity in reader.fetch("SELECT seq, max(severity) FROM finding_events GROUP BY seq"):
-            marks[seq] = (SEVERITY_MARK[Severity(severity)], "timeline--finding")
+            marks[seq] = (SEVERITY_MARK[int(severity)], "timeline--finding")
     ids = [b.event_id for b in casefile.items(case, "bookmark") if isinstance(b, casefile.Bookmark)]
     if ids:
         for (seq,) in reader.fetch("SELECT seq FROM events WHERE event_id IN (SELECT unnest(?::VARCHAR[]))", [ids]):

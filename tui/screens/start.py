@@ -100,7 +100,11 @@ class StartScreen(Screen[None]):
         case_dir = Path(typed).expanduser().resolve() if typed else default_case_dir([source], self.data_dir)
         profile = self.query_one("#start-profile", Input).value.strip()
         if profile:
-            self.app.launch.options.profile = profile  # type: ignore[attr-defined]
+            from investigations.evidence import SourceOptions
+
+            launch = self.app.launch  # type: ignore[attr-defined]
+            launch.options = launch.options or SourceOptions()
+            launch.options.profile = profile
         self.app.pop_screen()
         self.app.open_case(case_dir, [source])  # type: ignore[attr-defined]
 

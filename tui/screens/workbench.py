@@ -159,9 +159,11 @@ class WorkbenchScreen(Screen[None]):
             panel.display = location.entity and location.kind in PROFILED
             if not panel.display:
                 panel.profile = None
+                self.events.then = None
             else:
                 assert location.kind is not None and location.value is not None
-                panel.load(self.reader, location.kind, location.value)
+                panel.waiting(location.kind, location.value)
+                self.events.then = partial(panel.load, self.reader, location.kind, location.value)
             self.events.load(self.scope_of(location), place.filter, place.seq, place.event_id)
             self.call_after_refresh(self._keep_focus)
         else:

@@ -7,7 +7,7 @@ no longer match, and the view says so rather than opening the wrong events.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -19,19 +19,16 @@ from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
 from investigations.case import Case
-from investigations.detections import Finding, Severity, alarm_for, detect_case, findings_stale, load_findings, render
 from investigations.textsafe import clean
 from tui.messages import CaseChanged, Pivot
 from tui.screens.dialogs import TextDialog
 from tui.screens.navigation import Location
 
-SEVERITY_STYLE = {
-    Severity.CRITICAL: "bold white on red",
-    Severity.HIGH: "bold red",
-    Severity.MEDIUM: "yellow",
-    Severity.LOW: "cyan",
-    Severity.INFO: "dim",
-}
+#: Styles by ``Severity`` value, critical (4) to info (0).
+if TYPE_CHECKING:  # the rule pack (and pySigma) load on first use, not with the workbench
+    from investigations.detections import Finding
+
+SEVERITY_STYLE = {4: "bold white on red", 3: "bold red", 2: "yellow", 1: "cyan", 0: "dim"}
 
 
 class FindingsPane(Vertical):
@@ -65,6 +62,8 @@ class FindingsPane(Vertical):
         self.query_one(DataTable).focus()
 
     def refresh_findings(self) -> None:
+        from investigations.detections import findings_stale, load_findings
+
         store = self.case.store
         self.findings = sorted(load_findings(store), key=lambda f: -int(f.severity))
         stale = findings_stale(store)
@@ -80,7 +79,7 @@ class FindingsPane(Vertical):
         table.clear()
         for finding in self.findings:
             table.add_row(
-                Text(finding.severity.label.upper(), style=SEVERITY_STYLE[finding.severity]),
+                Text(finding.severity.label.upper(), style=SEVERITY_STYLE[int(finding.severity)]),
                 Text(clean(finding.title, 70)),
                 Text(clean(finding.actor, 50)),
                 Text(f"{finding.count:,}", justify="right"),
@@ -120,6 +119,8 @@ class FindingsPane(Vertical):
         self.query_one("#findings-detail", Static).update(text)
 
     def action_open(self) -> None:
+        from investigations.detections import findings_stale
+
         finding = self.current
         if finding is None:
             return
@@ -129,6 +130,8 @@ class FindingsPane(Vertical):
         self.post_message(Pivot("finding", finding.id))
 
     def action_alarm(self) -> None:
+        from investigations.detections import alarm_for, render
+
         finding = self.current
         if finding is not None:
             self.app.push_screen(TextDialog(f"Alarm for {finding.title}", render(alarm_for(self.case.store, finding))))
@@ -139,6 +142,8 @@ class FindingsPane(Vertical):
 
     @work(thread=True, exclusive=True, group="detect", exit_on_error=False)
     def _detect(self) -> None:
+        from investigations.detections import detect_case
+
         report = detect_case(self.case)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._detected, len(report.findings))

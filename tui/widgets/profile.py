@@ -39,13 +39,16 @@ class ProfilePanel(Horizontal):
         yield Static("", id="profile-summary")
         yield OptionList(id="profile-items")
 
-    def load(self, reader: Reader, kind: str, value: str) -> None:
-        """Profile the entity in a worker; the panel says so until the figures arrive."""
+    def waiting(self, kind: str, value: str) -> None:
+        """Name the entity now; the figures follow once its events are on screen."""
         summary = Text(f"{LABELS.get(kind, kind)}\n", style="bold")
         summary.append(clean(value, 200))
         summary.append("\n\nprofiling…", style="dim")
         self.query_one("#profile-summary", Static).update(summary)
         self.query_one(OptionList).clear_options()
+
+    def load(self, reader: Reader, kind: str, value: str) -> None:
+        """Profile the entity in a worker (a dozen grouped queries over its events)."""
         self._profile(reader, kind, value)
 
     @work(thread=True, exclusive=True, group="profile", exit_on_error=False)

@@ -1,0 +1,224 @@
+"""Workbench responsiveness on a large case: first paint, keypress to repaint, filter, pivot.
+
+    .venv/bin/python benchmarks/bench_tui.py --case DIR [--keys 200]
+
+DIR is a built case (``trailhound ingest ... --case DIR``), ideally of a million events. Targets
+(DESIGN §5 and the workbench issue): first paint after opening <= 1.5 s, keypress to repaint
+<= 50 ms at the 95th percentile while scrolling, a filter applied <= 300 ms, a pivot view <= 300
+ms. The app runs headless through Textual's Pilot at 160x45; "repaint" is the moment the app hands
+its next frame to the driver, timed by wrapping ``App._display``.
+
+First paint is timed in a fresh interpreter from its first line (imports included) to the first
+frame that shows timeline rows, the way a responder waits for ``trailhound --case DIR``. The case
+is copied first when it holds a lock, since only one process may open it.
+"""
+
+from __future__ import annotations
+
+import time
+
+STARTED = time.perf_counter()
+
+import argparse  # noqa: E402 - the clock above must start before the imports it measures
+import asyncio  # noqa: E402
+import os  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Awaitable, Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+SIZE = (160, 45)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+async def _frames(app) -> Callable[[], Awaitable[float]]:  # type: ignore[no-untyped-def]
+    """Wrap ``App._display``; the returned coroutine waits for the next frame and returns its time.
+
+    ``next_frame.after(t)`` is the time of the first frame painted after moment ``t``.
+    """
+    frame = asyncio.Event()
+    stamp = [0.0]
+    stamps: list[float] = []
+    original = app._display
+
+    def display(screen, renderable):  # type: ignore[no-untyped-def]
+        original(screen, renderable)
+        if renderable is not None:
+            stamp[0] = time.perf_counter()
+            stamps.append(stamp[0])
+            frame.set()
+
+    app._display = display
+
+    async def next_frame() -> float:
+        frame.clear()
+        await asyncio.wait_for(frame.wait(), timeout=30)
+        return stamp[0]
+
+    next_frame.last = lambda: stamp[0]  # type: ignore[attr-defined]
+    next_frame.after = lambda moment: next(t for t in stamps if t >= moment)  # type: ignore[attr-defined]
+    return next_frame
+
+
+async def _settled(pilot, timeline, count: int | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Until the timeline shows a result (of ``count`` rows when given) and workers are done."""
+    while timeline.rows is None or (count is not None and len(timeline.rows) != count):
+        await pilot.pause(0.005)
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def first_paint(case: Path) -> None:
+    """Child mode: open the case, print seconds from interpreter start to the first rows painted."""
+    from tui.app import make_app
+    from tui.widgets.timeline import Timeline
+
+    async def run() -> float:
+        app = make_app(case_dir=case, data_dir_path=case.parent / ".bench-data")
+        async with app.run_test(size=SIZE) as pilot:
+            next_frame = await _frames(app)
+            while True:
+                screen = app.screen
+                timeline = screen.query(Timeline).first() if screen.query(Timeline) else None
+                if timeline is not None and timeline.rows is not None and len(timeline.rows):
+                    return await next_frame() - STARTED
+                await pilot.pause(0.002)
+
+    print(f"{asyncio.run(run()):.3f}")
+
+
+async def interactive(case: Path, keys: int) -> dict[str, object]:
+    from tui.app import make_app
+    from tui.widgets.events_pane import EventsPane
+    from tui.widgets.filter_bar import FilterBar
+    from tui.widgets.profile import ProfilePanel
+    from tui.widgets.timeline import Timeline
+
+    app = make_app(case_dir=case, data_dir_path=case.parent / ".bench-data")
+    out: dict[str, object] = {}
+    async with app.run_test(size=SIZE) as pilot:
+        next_frame = await _frames(app)
+        timeline = app.screen.query_one(Timeline)
+        await _settled(pilot, timeline)
+        out["events"] = len(timeline.rows)
+
+        async def press(key: str) -> float:
+            started = time.perf_counter()
+            waiting = asyncio.ensure_future(next_frame())
+            await pilot.press(key)
+            return (await waiting) - started
+
+        for name, key in (("down", "down"), ("pagedown", "pagedown")):
+            timings = [await press(key) for _ in range(keys)]
+            out[f"{name} p50 ms"] = round(statistics.median(timings) * 1000, 1)
+            out[f"{name} p95 ms"] = round(percentile(timings, 0.95) * 1000, 1)
+            out[f"{name} max ms"] = round(max(timings) * 1000, 1)
+
+        pane = app.screen.query_one(EventsPane)
+        shown_at = [0.0]
+        show = timeline.show
+
+        def timed_show(*args, **kwargs):  # type: ignore[no-untyped-def]
+            shown_at[0] = time.perf_counter()
+            show(*args, **kwargs)
+
+        timeline.show = timed_show
+        panel = app.screen.query_one(ProfilePanel)
+        profiled_at = [0.0]
+        profile_show = panel.show
+
+        def timed_profile(*args, **kwargs):  # type: ignore[no-untyped-def]
+            profiled_at[0] = time.perf_counter()
+            profile_show(*args, **kwargs)
+
+        panel.show = timed_profile
+
+        async def timed(action: Callable[[], Awaitable[None]]) -> float:
+            """From the action to the first frame that shows its result."""
+            asked = pane._token
+            started = time.perf_counter()
+            await action()
+            while pane._token == asked or pane.shown != pane._token:
+                await pilot.pause(0.001)
+            await pilot.pause()  # the first frame after the rows were handed over paints them
+            return next_frame.after(shown_at[0]) - started
+
+        for text in (
+            "name:Get* -readonly:true",
+            "error:* region:us-east-1",
+            "ip:10.0.0.0/16",
+            "obj/9999",
+            "203.0.113.50",
+        ):
+
+            async def apply(text: str = text) -> None:
+                app.screen.query_one(FilterBar).post_message(FilterBar.Applied(text))
+
+            out[f"filter {text!r} ms"] = round(await timed(apply) * 1000, 1)
+            out[f"filter {text!r} query ms"] = round(pane.last_seconds * 1000, 1)
+            out[f"filter {text!r} rows"] = len(timeline.rows)
+
+        await pilot.press("x")  # back to every event
+        await _settled(pilot, timeline)
+        timeline.cursor = len(timeline.rows) // 2
+        for key, label in (("i", "ip"), ("k", "key"), ("a", "actor"), ("l", "lineage")):
+            await _settled(pilot, timeline)
+
+            async def pivot(key: str = key) -> None:
+                await pilot.press(key)
+
+            if label == "lineage":
+                started = time.perf_counter()
+                await pilot.press(key)
+                tree = app.screen.query_one("#lineage-tree")
+                while not tree.root.children:
+                    await pilot.pause(0.001)
+                await pilot.pause()
+                out["lineage view ms"] = round((next_frame.last() - started) * 1000, 1)
+                continue
+            panel.profile = None
+            started = time.perf_counter()
+            out[f"pivot {label} ms"] = round(await timed(pivot) * 1000, 1)
+            while panel.profile is None:
+                await pilot.pause(0.001)
+            await pilot.pause()
+            out[f"pivot {label} profile ms"] = round((next_frame.after(profiled_at[0]) - started) * 1000, 1)
+            out[f"pivot {label} rows"] = len(timeline.rows)
+            out[f"pivot {label} query ms"] = round(pane.last_seconds * 1000, 1)
+            await pilot.press("left_square_bracket")
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--case", type=Path, required=True)
+    parser.add_argument("--keys", type=int, default=200, help="presses of each scrolling key")
+    parser.add_argument("--first-paint-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    case = args.case.resolve()
+    if args.first_paint_child:
+        first_paint(case)
+        return 0
+    paints = []
+    for _ in range(3):
+        child = subprocess.run(
+            [sys.executable, __file__, "--case", str(case), "--first-paint-child"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        paints.append(float(child.stdout.strip().splitlines()[-1]))
+    print(f"first paint (fresh interpreter, imports included): {', '.join(f'{p:.2f}' for p in paints)} s")
+    for name, value in asyncio.run(interactive(case, args.keys)).items():
+        print(f"{name}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
