@@ -27,11 +27,42 @@ if TYPE_CHECKING:
 SEVERITY_MARK = {4: "◆", 3: "◆", 2: "◇", 1: "·", 0: "·"}
 
 
+#: Beyond this many events from files no digest vouches for, only tampered ones are marked (a
+#: case never validated would otherwise mark every row, which says nothing).
+UNVALIDATED_MARKS = 200_000
+
+
+def integrity_marks(reader: Reader) -> dict[int, Mark]:
+    """Events from files validation found tampered ("✗"), or did not cover ("?"), once a
+    ``trailhound validate --case`` run exists; nothing before, when every file is unvalidated."""
+    from investigations.integrity.casefile import has_validation
+
+    if not has_validation(reader.store):
+        return {}
+    counts = dict(
+        reader.fetch(
+            "SELECT fi.status, count(*) FROM events e JOIN file_integrity fi USING (file_id) "
+            "WHERE fi.status IN ('tampered', 'unvalidated') GROUP BY 1"
+        )
+    )
+    wanted = ["tampered"] + (["unvalidated"] if counts.get("unvalidated", 0) <= UNVALIDATED_MARKS else [])
+    rows = reader.fetch(
+        "SELECT e.seq, fi.status FROM events e JOIN file_integrity fi USING (file_id) "
+        "WHERE fi.status IN (SELECT unnest(?::VARCHAR[]))",
+        [wanted],
+    )
+    return {
+        seq: ("✗", "timeline--tampered") if status == "tampered" else ("?", "timeline--unvalidated")
+        for seq, status in rows
+    }
+
+
 def compute_marks(reader: Reader, case: Case) -> dict[int, Mark]:
-    """Gutter marks per seq: detections (when current) and bookmarks (which win: they are yours)."""
+    """Gutter marks per seq: evidence integrity, then detections (when current), then bookmarks
+    (which win: they are yours)."""
     from investigations.detections import findings_stale
 
-    marks: dict[int, Mark] = {}
+    marks: dict[int, Mark] = integrity_marks(reader)
     store = reader.store
     tables = {t for (t,) in reader.fetch("SELECT table_name FROM duckdb_tables()")}
     if "finding_events" in tables and not findings_stale(store):

@@ -91,9 +91,13 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         "timeline--dim",
         "timeline--finding",
         "timeline--bookmark",
+        "timeline--tampered",
+        "timeline--unvalidated",
     }
     DEFAULT_CSS = """
     Timeline { scrollbar-gutter: stable; overflow-x: hidden; }
+    Timeline > .timeline--tampered { color: $error; text-style: bold reverse; }
+    Timeline > .timeline--unvalidated { color: $warning; }
     """
 
     cursor: reactive[int] = reactive(0, repaint=False, always_update=True)
