@@ -89,16 +89,28 @@ class Reader:
 
     def span(self, low: int, high: int) -> list[dict[str, Any]]:
         """Grid rows with ``low <= seq < high``: the unfiltered timeline is a dense range of seqs."""
-        return self.dicts(f"SELECT {_GRID} FROM events WHERE seq >= ? AND seq < ? ORDER BY seq", [low, high])
+        return self._grid("seq >= ? AND seq < ?", [low, high], low, high - 1)
 
     def rows(self, seqs: Sequence[int]) -> list[dict[str, Any]]:
         """Grid rows for ascending ``seqs``; the range bound lets DuckDB skip row groups."""
         if not seqs:
             return []
-        return self.dicts(
-            f"SELECT {_GRID} FROM events WHERE seq BETWEEN ? AND ? AND list_contains(?, seq) ORDER BY seq",
-            [seqs[0], seqs[-1], list(seqs)],
-        )
+        low, high = seqs[0], seqs[-1]
+        return self._grid("seq BETWEEN ? AND ? AND list_contains(?, seq)", [low, high, list(seqs)], low, high)
+
+    def _grid(self, where: str, params: list[Any], low: int, high: int) -> list[dict[str, Any]]:
+        """Grid rows, each with ``indexed``: the resources the engine's index ties to the event
+        (request fields included), most specific first. Before the index exists, rows come alone."""
+        page = f"SELECT {_GRID} FROM events WHERE {where}"
+        try:
+            return self.dicts(
+                f"SELECT p.*, r.indexed FROM ({page}) p LEFT JOIN (SELECT seq, list(resource ORDER BY "
+                "kind = 's3_prefix', kind = 's3_bucket', resource) AS indexed FROM event_resources "
+                "WHERE seq BETWEEN ? AND ? GROUP BY seq) r USING (seq) ORDER BY p.seq",
+                [*params, low, high],
+            )
+        except duckdb.CatalogException:
+            return self.dicts(f"{page} ORDER BY seq", params)
 
     def seqs(self, where: str, params: Sequence[Any] = ()) -> array[int]:
         """Ascending sequence numbers of the matching events."""

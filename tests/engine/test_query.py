@@ -15,42 +15,109 @@ from investigations.evidence import SourceOptions, ingest_sources
 from investigations.histogram import bucket_size, describe, histogram
 from investigations.query import QueryError, complete, parse, with_time_range
 
-ALICE = {"type": "IAMUser", "principalId": "AIDAALICE", "arn": "arn:aws:iam::111111111111:user/alice",
-         "accountId": "111111111111", "accessKeyId": "AKIAALICE0000000001", "userName": "alice"}
-ADMIN_SESSION = {"type": "AssumedRole", "principalId": "AROAADMIN:pwn",
-                 "arn": "arn:aws:sts::222222222222:assumed-role/Admin/pwn", "accountId": "222222222222",
-                 "accessKeyId": "ASIATEMP000000000001",
-                 "sessionContext": {"sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::222222222222:role/Admin"},
-                                    "attributes": {"creationDate": "2024-05-01T09:02:00Z",
-                                                   "mfaAuthenticated": "false"}}}
-ROOT = {"type": "Root", "principalId": "333333333333", "arn": "arn:aws:iam::333333333333:root",
-        "accountId": "333333333333"}
+ALICE = {
+    "type": "IAMUser",
+    "principalId": "AIDAALICE",
+    "arn": "arn:aws:iam::111111111111:user/alice",
+    "accountId": "111111111111",
+    "accessKeyId": "AKIAALICE0000000001",
+    "userName": "alice",
+}
+ADMIN_SESSION = {
+    "type": "AssumedRole",
+    "principalId": "AROAADMIN:pwn",
+    "arn": "arn:aws:sts::222222222222:assumed-role/Admin/pwn",
+    "accountId": "222222222222",
+    "accessKeyId": "ASIATEMP000000000001",
+    "sessionContext": {
+        "sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::222222222222:role/Admin"},
+        "attributes": {"creationDate": "2024-05-01T09:02:00Z", "mfaAuthenticated": "false"},
+    },
+}
+ROOT = {
+    "type": "Root",
+    "principalId": "333333333333",
+    "arn": "arn:aws:iam::333333333333:root",
+    "accountId": "333333333333",
+}
 
 
 def event(n: int, minute: str, name: str, source: str, identity: dict, ip: str, **extra: object) -> dict:
-    return {"eventVersion": "1.09", "eventTime": f"2024-05-01T{minute}:00Z",
-            "eventID": f"00000000-0000-4000-8000-{n:012d}", "eventName": name,
-            "eventSource": f"{source}.amazonaws.com", "awsRegion": extra.pop("region", "us-east-1"),
-            "userIdentity": identity, "sourceIPAddress": ip, "userAgent": extra.pop("ua", "aws-cli/2.15.0"),
-            "recipientAccountId": identity["accountId"], "eventType": "AwsApiCall", **extra}
+    return {
+        "eventVersion": "1.09",
+        "eventTime": f"2024-05-01T{minute}:00Z",
+        "eventID": f"00000000-0000-4000-8000-{n:012d}",
+        "eventName": name,
+        "eventSource": f"{source}.amazonaws.com",
+        "awsRegion": extra.pop("region", "us-east-1"),
+        "userIdentity": identity,
+        "sourceIPAddress": ip,
+        "userAgent": extra.pop("ua", "aws-cli/2.15.0"),
+        "recipientAccountId": identity["accountId"],
+        "eventType": "AwsApiCall",
+        **extra,
+    }
 
 
 RECORDS = [
     event(1, "08:00", "ListBuckets", "s3", ALICE, "198.51.100.7", readOnly=True),
-    event(2, "08:05", "PutObject", "s3", ALICE, "198.51.100.7", readOnly=False,
-          resources=[{"ARN": "arn:aws:s3:::corp-data/report.csv"}]),
+    event(
+        2,
+        "08:05",
+        "PutObject",
+        "s3",
+        ALICE,
+        "198.51.100.7",
+        readOnly=False,
+        resources=[{"ARN": "arn:aws:s3:::corp-data/report.csv"}],
+    ),
     event(3, "09:00", "GetCallerIdentity", "sts", ALICE, "203.0.113.50", readOnly=True, ua="python-requests/2.31"),
-    event(4, "09:01", "ListUsers", "iam", ALICE, "203.0.113.50", readOnly=True, errorCode="AccessDenied",
-          errorMessage="User: alice is not authorized", ua="python-requests/2.31"),
-    event(5, "09:02", "AssumeRole", "sts", ALICE, "203.0.113.51", readOnly=True,
-          requestParameters={"roleArn": "arn:aws:iam::222222222222:role/Admin", "roleSessionName": "pwn"},
-          responseElements={"credentials": {"accessKeyId": "ASIATEMP000000000001"}}),
+    event(
+        4,
+        "09:01",
+        "ListUsers",
+        "iam",
+        ALICE,
+        "203.0.113.50",
+        readOnly=True,
+        errorCode="AccessDenied",
+        errorMessage="User: alice is not authorized",
+        ua="python-requests/2.31",
+    ),
+    event(
+        5,
+        "09:02",
+        "AssumeRole",
+        "sts",
+        ALICE,
+        "203.0.113.51",
+        readOnly=True,
+        requestParameters={"roleArn": "arn:aws:iam::222222222222:role/Admin", "roleSessionName": "pwn"},
+        responseElements={"credentials": {"accessKeyId": "ASIATEMP000000000001"}},
+    ),
     event(6, "09:05", "DeleteTrail", "cloudtrail", ADMIN_SESSION, "2001:db8::5", readOnly=False, region="eu-west-1"),
-    event(7, "09:06", "GetObject", "s3", ADMIN_SESSION, "2001:db8::5", readOnly=True, region="eu-west-1",
-          additionalEventData={"bytesTransferredOut": 52428800},
-          resources=[{"ARN": "arn:aws:s3:::corp-data/secrets.txt"}]),
-    event(8, "10:00", "ConsoleLogin", "signin", ROOT, "192.0.2.1", ua="Mozilla [bold red]x[/] 100%_done",
-          eventType="AwsConsoleSignIn"),
+    event(
+        7,
+        "09:06",
+        "GetObject",
+        "s3",
+        ADMIN_SESSION,
+        "2001:db8::5",
+        readOnly=True,
+        region="eu-west-1",
+        additionalEventData={"bytesTransferredOut": 52428800},
+        resources=[{"ARN": "arn:aws:s3:::corp-data/secrets.txt"}],
+    ),
+    event(
+        8,
+        "10:00",
+        "ConsoleLogin",
+        "signin",
+        ROOT,
+        "192.0.2.1",
+        ua="Mozilla [bold red]x[/] 100%_done",
+        eventType="AwsConsoleSignIn",
+    ),
 ]
 
 

@@ -36,7 +36,8 @@ def _bindings_table(screen: Screen[object]) -> Table:
         binding = active.binding
         if binding.description:
             where = type(active.node).__name__.removesuffix("Screen") or "App"
-            rows.setdefault((binding.description, where, binding.action), []).append(key_label(key))
+            does = binding.tooltip or binding.description
+            rows.setdefault((does, where, binding.action), []).append(key_label(key))
     for (description, where, _), keys in rows.items():
         table.add_row(", ".join(keys), description, where)
     return table

@@ -109,6 +109,7 @@ class WorkbenchScreen(Screen[None]):
         self.events.timeline.set_ideals(ideal_widths(self.reader.widths()))
         self._title()
         self.show(self.history.current)
+        self.call_after_refresh(self.set_focus, self.events.timeline)  # nobody has asked for the filter yet
         if not getattr(self.app, "loading", False):
             self.index()
         self.refresh_marks()
@@ -119,7 +120,7 @@ class WorkbenchScreen(Screen[None]):
     def _keep_focus(self) -> None:
         """Keys act on the focused view: never leave the events view without a focused widget."""
         if self.focused is None and self.history.current.location.view == "events":
-            self.events.timeline.focus()
+            self.set_focus(self.events.timeline)
 
     def _selected_row(self) -> dict[str, Any] | None:
         return self.events.timeline.current if self.history.current.location.view == "events" else None

@@ -24,10 +24,11 @@ def short_arn(arn: str) -> str:
 
 
 def actor(row: Row) -> str:
-    """Who acted, short: the ARN's resource part, prefixed by the caller's account when foreign."""
+    """Who acted, short: ``user/alice``, ``Role/session`` (assumed roles lose the prefix, their
+    session name is what tells them apart), prefixed by the caller's account when foreign."""
     arn = row.get("identity_arn")
     if arn:
-        name = short_arn(arn)
+        name = short_arn(arn).removeprefix("assumed-role/")
         own = row.get("identity_account_id")
         if own and own != row.get("recipient_account_id"):
             return f"{own}:{name}"
@@ -40,7 +41,8 @@ def actor(row: Row) -> str:
 
 
 def resource(row: Row) -> str:
-    items = list(row.get("resources") or ())
+    """The most specific resource the event touched, from the engine's index when it is built."""
+    items = list(row.get("indexed") or row.get("resources") or ())
     if not items and row.get("role_arn"):
         items = [row["role_arn"]]
     if not items:
@@ -80,12 +82,12 @@ COLUMNS: tuple[Column, ...] = (
     Column("time", "TIME (UTC)", _time, 19, 19),
     Column("account", "ACCOUNT", _get("recipient_account_id"), 12, 12, drop=3),
     Column("region", "REGION", _get("aws_region"), 9, 14, drop=4),
-    Column("actor", "ACTOR", actor, 16, 48, flex=True),
+    Column("actor", "ACTOR", actor, 20, 48, flex=True),
     Column("key", "KEY", _get("access_key_id"), 20, 20, drop=5),
     Column("ip", "SOURCE IP", _get("source_ip"), 13, 39, drop=2),
     Column("event", "EVENT", event, 14, 36),
-    Column("error", "ERROR", _get("error_code"), 8, 24, drop=1),
-    Column("resource", "RESOURCE", resource, 10, 200, drop=6, flex=True),
+    Column("error", "ERROR", _get("error_code"), 6, 24, drop=1),
+    Column("resource", "RESOURCE", resource, 14, 200, drop=6, flex=True),
 )
 
 #: Defaults until the case's own widths are known.
@@ -127,13 +129,15 @@ def layout(width: int, ideals: dict[str, int], gap: int = 1) -> list[tuple[Colum
 
 
 def _shrink(sized: list[tuple[Column, int]], excess: int) -> list[tuple[Column, int]]:
-    """Take ``excess`` cells from the widest columns first, never below a column's least."""
+    """Take ``excess`` cells: from the free-text columns (actor, resource) first, since their
+    values are the longest anyway, then from the widest of the rest, never below a column's least."""
     out = list(sized)
-    while excess > 0:
-        index = max(range(len(out)), key=lambda i: out[i][1] - out[i][0].least)
-        column, current = out[index]
-        if current <= column.least:
-            break
-        out[index] = (column, current - 1)
-        excess -= 1
+    for pool in ([i for i, (c, _) in enumerate(out) if c.flex], list(range(len(out)))):
+        while excess > 0:
+            index = max(pool, key=lambda i: out[i][1] - out[i][0].least)
+            column, current = out[index]
+            if current <= column.least:
+                break
+            out[index] = (column, current - 1)
+            excess -= 1
     return out

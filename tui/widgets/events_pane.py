@@ -264,7 +264,9 @@ class EventsPane(Vertical):
     def action_focus_filter(self) -> None:
         # Focus now, not after the queue (as ``focus()`` does): keys typed right behind the ``/``
         # are already queued and must reach the filter, not the timeline's pivot keys.
-        self.screen.set_focus(self.query_one(FilterBar).input)
+        bar = self.query_one(FilterBar)
+        self.screen.set_focus(bar.input)
+        bar.on_descendant_focus()  # the hint, even when the bar already had the cursor
 
     def action_focus_volume(self) -> None:
         self.screen.set_focus(self.query_one(VolumeChart))

@@ -23,6 +23,7 @@ from investigations.textsafe import clean
 from tui.messages import CaseChanged, Pivot
 from tui.screens.dialogs import TextDialog
 from tui.screens.navigation import Location
+from tui.widgets.columns import short_arn
 
 #: Styles by ``Severity`` value, critical (4) to info (0).
 if TYPE_CHECKING:  # the rule pack (and pySigma) load on first use, not with the workbench
@@ -80,8 +81,8 @@ class FindingsPane(Vertical):
         for finding in self.findings:
             table.add_row(
                 Text(finding.severity.label.upper(), style=SEVERITY_STYLE[int(finding.severity)]),
-                Text(clean(finding.title, 70)),
-                Text(clean(finding.actor, 50)),
+                Text(clean(finding.title, 60)),
+                Text(clean(short_arn(finding.actor).removeprefix("assumed-role/"), 36)),
                 Text(f"{finding.count:,}", justify="right"),
                 Text(f"{finding.first_seen:%m-%d %H:%M}"),
                 Text(f"{finding.last_seen:%m-%d %H:%M}"),
@@ -134,7 +135,8 @@ class FindingsPane(Vertical):
 
         finding = self.current
         if finding is not None:
-            self.app.push_screen(TextDialog(f"Alarm for {finding.title}", render(alarm_for(self.case.store, finding))))
+            patterns = render(alarm_for(self.case.store, finding))
+            self.app.push_screen(TextDialog("Alarm for next time (escape closes)", patterns))
 
     def action_detect(self) -> None:
         self.query_one("#findings-title", Static).update(Text("running detections…", style="bold yellow"))

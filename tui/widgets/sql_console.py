@@ -52,7 +52,10 @@ class SqlConsole(Vertical):
         yield DataTable(zebra_stripes=True, id="sql-results")
 
     def enter(self, location: Location) -> None:
-        self.query_one(TextArea).focus()
+        editor = self.query_one(TextArea)
+        if editor.text == EXAMPLE:
+            editor.select_all()  # the example runs as is, or typing replaces it
+        editor.focus()
 
     def action_run(self) -> None:
         query = self.query_one(TextArea).text.strip()

@@ -63,12 +63,17 @@ class TopBar(Horizontal):
         self.query_one("#title", Static).update(text)
 
     def update_trail(self, history: History) -> None:
-        trail = history.trail[-4:]
+        """The current place and as many before it as fit, oldest dropped first."""
+        crumbs = self.query_one("#crumbs", Static)
+        room = (crumbs.size.width or self.app.size.width // 2) - 4
+        labels = [label(place) for place in history.trail[-6:]]
+        while len(labels) > 1 and sum(len(x) + 3 for x in labels) > room:
+            labels.pop(0)
         text = Text("◀ " if history.can_back else "  ", style="dim")
-        for i, place in enumerate(trail):
+        for i, name in enumerate(labels):
             if i:
                 text.append(" › ", style="dim")
-            text.append(label(place), style="bold" if i == len(trail) - 1 else "dim")
+            text.append(name, style="bold" if i == len(labels) - 1 else "dim")
         if history.can_forward:
             text.append(" ▶", style="dim")
-        self.query_one("#crumbs", Static).update(text)
+        crumbs.update(text)
