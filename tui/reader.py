@@ -92,11 +92,13 @@ class Reader:
         return self._grid("seq >= ? AND seq < ?", [low, high], low, high - 1)
 
     def rows(self, seqs: Sequence[int]) -> list[dict[str, Any]]:
-        """Grid rows for ascending ``seqs``; the range bound lets DuckDB skip row groups."""
+        """Grid rows for ascending ``seqs``: a hash semi-join, since a sparse page of a filter can
+        span the whole case (the range bound still lets DuckDB skip row groups)."""
         if not seqs:
             return []
         low, high = seqs[0], seqs[-1]
-        return self._grid("seq BETWEEN ? AND ? AND list_contains(?, seq)", [low, high, list(seqs)], low, high)
+        where = "seq BETWEEN ? AND ? AND seq IN (SELECT unnest(?::BIGINT[]))"
+        return self._grid(where, [low, high, list(seqs)], low, high)
 
     def _grid(self, where: str, params: list[Any], low: int, high: int) -> list[dict[str, Any]]:
         """Grid rows, each with ``indexed``: the resources the engine's index ties to the event
@@ -104,9 +106,9 @@ class Reader:
         page = f"SELECT {_GRID} FROM events WHERE {where}"
         try:
             return self.dicts(
-                f"SELECT p.*, r.indexed FROM ({page}) p LEFT JOIN (SELECT seq, list(resource ORDER BY "
+                f"WITH p AS ({page}) SELECT p.*, r.indexed FROM p LEFT JOIN (SELECT seq, list(resource ORDER BY "
                 "kind = 's3_prefix', kind = 's3_bucket', resource) AS indexed FROM event_resources "
-                "WHERE seq BETWEEN ? AND ? GROUP BY seq) r USING (seq) ORDER BY p.seq",
+                "WHERE seq BETWEEN ? AND ? AND seq IN (SELECT seq FROM p) GROUP BY seq) r USING (seq) ORDER BY p.seq",
                 [*params, low, high],
             )
         except duckdb.CatalogException:
