@@ -23,6 +23,7 @@ from investigations.simulate.world import World
 from investigations.sources.lookup import LookupQuery, RegionStats, enabled_regions
 from investigations.sources.lookup_pull import STATE_FILE, LookupRequest, LookupSettings, pull_lookup
 from investigations.sources.ratelimit import Backoff
+from tests.support.aws_env import offline_aws
 from tests.support.cloudtrail_server import CloudTrailServer, Request
 from tests.support.lookup_events import DescribeRegions, FailRequests, LookupEvents, RateLimit
 from tests.support.moto_s3 import MotoS3, log_file, log_key
@@ -75,15 +76,7 @@ def cloudtrail(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[CloudTr
     service = LookupEvents([r for records in RECORDS.values() for r in records])
     with CloudTrailServer() as server:
         server.handlers["LookupEvents"] = service
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_EC2"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-        monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint_url)
+        offline_aws(monkeypatch, tmp_path, AWS_ENDPOINT_URL=server.endpoint_url)
         yield server, service
 
 

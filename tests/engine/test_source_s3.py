@@ -20,6 +20,7 @@ from investigations.case import Case
 from investigations.evidence import SourceOptions, ingest_sources
 from investigations.simulate.world import World
 from investigations.sources.s3 import THREADS, object_refusal
+from tests.support.aws_env import offline_aws
 from tests.support.moto_s3 import ORG, MotoS3, digest_key, log_file, log_key
 from tui.cli import main
 
@@ -63,15 +64,7 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> MotoS3:
     server = MotoS3(latency=0.02).start()
     nowhere = tmp_path_factory.mktemp("aws")
     with pytest.MonkeyPatch.context() as env:
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-            env.delenv(name, raising=False)
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        env.setenv("AWS_CONFIG_FILE", str(nowhere / "config"))
-        env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(nowhere / "credentials"))
-        env.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        env.setenv("AWS_ENDPOINT_URL_S3", server.url)
+        offline_aws(env, nowhere, AWS_ENDPOINT_URL_S3=server.url)
         server.reset()
         _put(server.client("s3"), BUCKET, _bucket_files())
         yield server

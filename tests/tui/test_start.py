@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
+from tests.support.aws_env import offline_aws
 from tests.support.cloudtrail_server import CloudTrailServer
 from tests.support.lookup_events import LookupEvents
 from tests.tui.conftest import SIZE, screen_text, settle
@@ -62,15 +63,7 @@ async def test_a_missing_folder_is_refused_in_place(data_dir):
 def cloudtrail(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     with CloudTrailServer() as server:
         server.handlers["LookupEvents"] = LookupEvents(RECORDS)
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_EC2"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-        monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint_url)
+        offline_aws(monkeypatch, tmp_path, AWS_ENDPOINT_URL=server.endpoint_url)
         yield server
 
 
