@@ -6,7 +6,7 @@
 Without ``--case`` it uses (or creates once) ``bench-data/pivot-case-<events>``, ingested from
 the simulator's key-compromise archive ``bench-data/archive-<events>`` (background noise plus the
 attack; shared with bench_ingest). It prints: the build of the derived tables (resource index,
-lineage links; cached unless ``--rebuild-derived``); the entity graph built on reopen; the engine
+lineage links, per-key rollups; cached unless ``--rebuild-derived``); the entity graph built on reopen; the engine
 pivot (median wall and CPU time of ``--runs``) on the leaked key scoped to the intruder's address
 (with event ids as the CLI asks, and seqs only as the TUI asks), unscoped, and on the intruder's
 address; and ``trailhound pivot ... --json`` end to end. The machine is shared, so the load
@@ -104,18 +104,16 @@ def main() -> None:
     from investigations.case import Case
     from investigations.derived import ensure_derived
     from investigations.graph import build_graph
-    from investigations.lineage import DERIVED as LINKS
-    from investigations.pivot import Scope, pivot
-    from investigations.resources import DERIVED as RESOURCES
+    from investigations.pivot import TABLES, Scope, pivot
 
     load = os.getloadavg()[0]
     with Case.open(case_dir, create=False) as case:
         store = case.store
         count = store.count()
         if args.rebuild_derived:
-            store.sql("DROP TABLE IF EXISTS event_resources")
-            store.sql("DROP TABLE IF EXISTS lineage_keys")
-        derived = timed(lambda: ensure_derived(store, {**RESOURCES, **LINKS}), 1)
+            for table in TABLES:
+                store.sql(f"DROP TABLE IF EXISTS {table}")
+        derived = timed(lambda: ensure_derived(store, TABLES), 1)
         graph = timed(lambda: build_graph(store), 3)
         scoped = timed(lambda: pivot(store, "access_key", key, Scope(ips=(ip,))), args.runs)
         lean = timed(lambda: pivot(store, "access_key", key, Scope(ips=(ip,)), with_ids=False), args.runs)
@@ -127,7 +125,7 @@ def main() -> None:
     print(f"case                           {count:,} events ({case_dir}); load average {load:.1f} at start")
     print(
         f"derived tables                 {derived.wall_ms / 1000:7.2f} s   "
-        f"(resource index + lineage links; built once after an ingest{'' if args.rebuild_derived else ', cached'})"
+        f"(resource index, lineage, key rollups; built after an ingest{'' if args.rebuild_derived else ', cached'})"
     )
     print(
         f"entity graph on reopen         {graph.wall_ms / 1000:7.2f} s   cpu {graph.cpu_ms / 1000:.2f} s, "

@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 
+from investigations.activity import DERIVED as ACTIVITY_DERIVED
 from investigations.blast import identities, summarise
 from investigations.derived import ensure_derived
 from investigations.lineage import DERIVED as LINKS_DERIVED
@@ -30,6 +31,8 @@ from investigations.resources import DERIVED as RESOURCES_DERIVED
 from investigations.resources import resource_where
 from investigations.store import EventStore
 
+#: The derived tables a pivot reads, in build order (the rollups read the resource index).
+TABLES = {**RESOURCES_DERIVED, **LINKS_DERIVED, **ACTIVITY_DERIVED}
 TARGET_KINDS = ("event", "access_key", "principal", "ip", "user_agent", "resource")
 #: Seed keys described one by one (identity, ancestors, origin); a busy NAT address has many.
 ACTOR_LIMIT = 50
@@ -193,9 +196,8 @@ def _classify(
         facts = {
             r[0]: r[1:]
             for r in con.execute(
-                "SELECT seq, event_time, source_ip, user_agent FROM events "
-                "WHERE seq BETWEEN ? AND ? AND list_contains(?::BIGINT[], seq)",
-                [min(seqs), max(seqs), seqs],
+                "SELECT seq, event_time, source_ip, user_agent FROM events WHERE seq IN (SELECT unnest(?::BIGINT[]))",
+                [seqs],
             ).fetchall()
         }
     inside: set[str] = set()
@@ -236,7 +238,7 @@ def pivot(
         scope.networks()  # a bad CIDR fails here, before any work
     except ValueError as exc:
         raise PivotError(str(exc)) from None
-    ensure_derived(store, {**RESOURCES_DERIVED, **LINKS_DERIVED})
+    ensure_derived(store, TABLES)
     con = store.cursor()
     try:
         if kind == "access_key":
@@ -251,7 +253,7 @@ def pivot(
         inside, verdict = _classify(con, descendants, set(session_keys), scope)
         chains = {key: family.chain(key) for key in keys[:ACTOR_LIMIT]}
         events = collect_events(con, family, session_keys, descendants, inside, keyless, scope, with_ids)
-        summary = summarise(con, scope, nearby_margin)
+        summary = summarise(con, scope, nearby_margin, events.keys)
         known = identities(con, keys[:ACTOR_LIMIT], [] if keys else keyless[:1])
         first = keys[0] if keys else None
         chain = chains.get(first, []) if first else []

@@ -3,12 +3,13 @@
 ``pv`` lists every event of the lineage: those signed by a key of the tree, the keyless events
 of inferred sessions (grouped by ``(arn, creationDate)``), the target's own keyless events, and
 the other account's copy (same ``sharedEventID``) of each of them, with the few columns that
-decide ``in_session`` (signed by the target's own session) and ``in_scope``. ``scoped`` holds
-every column the summaries read, for the in-scope events only.
+decide ``in_session`` (signed by the target's own session) and ``in_scope``.
 
-The split is for speed: a key used all through a case touches every row group, and reading wide
-text columns (``eventID`` above all) for all of them costs far more than reading them for the
-rows wanted, which a join on ``seq`` fetches cheaply.
+A key whose every event is in scope is summarised from the per-key rollups (``activity``); only
+the other in-scope events (a seed key's under a scope, keyless ones, copies) are copied, with
+every column the summaries read, into ``scoped``. A key used all through a case touches every
+row group, so reading its events' wide columns costs a scan of the whole table; its rollup rows
+cost next to nothing.
 """
 
 from __future__ import annotations
@@ -16,10 +17,14 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from itertools import compress
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from investigations.activity import KEY_EVENTS, SHARED, sql_strings
 from investigations.lineage import Family, Link
 
 #: Columns of ``scoped``, what the summaries and the actor descriptions read.
@@ -81,8 +86,20 @@ class Scope:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """How the summaries read each key: ``full`` keys (every event in scope) from the rollups;
+    ``events``, keys some of whose events sit in the pivot only as copies, event by event;
+    ``pivot``, every key of the tree."""
+
+    full: list[str]
+    events: list[str]
+    pivot: list[str]
+
+
 @dataclass(slots=True)
 class PivotEvents:
+    keys: Keys
     session_seqs: list[int]
     lineage_seqs: list[int]
     in_scope_seqs: list[int]
@@ -140,11 +157,6 @@ def collect_events(
     seeds = set(session_keys)
     all_keys = [*session_keys, *(d.key for d in descendants if d.key not in seeds)]
     classes = ["in" if k in inside else "seed" if k in seeds else "out" for k in all_keys]
-    # Events are stored in time order, so bounding the scan by when the keys were used lets
-    # DuckDB skip the row groups outside it.
-    spans = [(link.first_seen, link.last_seen) for k in all_keys if (link := family.link(k)) and link.first_seen]
-    low = min((a for a, _ in spans), default=datetime.max)
-    high = max((b for _, b in spans), default=datetime.min)
     narrow = _narrow(scope)
     # Single addresses are tested as the rows are read; CIDRs are matched in Python once the few
     # distinct addresses of the seed keys are known, and the verdict is filled in afterwards.
@@ -153,11 +165,10 @@ def collect_events(
     predicate, params = _predicate(scope, hosts) if inline else ("NULL", {})
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE pv AS SELECT {narrow}, k.cls, k.cls = 'seed' AS in_session, "
-        f"{_verdict('k.cls', predicate)} AS in_scope FROM events e "
+        f"{_verdict('k.cls', predicate)} AS in_scope FROM {KEY_EVENTS} e "
         "JOIN (SELECT unnest($keys::VARCHAR[]) AS key, unnest($classes::VARCHAR[]) AS cls) k "
-        "ON e.access_key_id = k.key "
-        "WHERE e.event_time BETWEEN $low AND $high",
-        {"keys": all_keys, "classes": classes, "low": low, "high": high, **params},
+        f"ON e.access_key_id = k.key WHERE e.access_key_id IN ({sql_strings(all_keys)})",
+        {"keys": all_keys, "classes": classes, **params},
     )
     if keyless:
         seed_verdict = _verdict("'seed'", predicate)
@@ -175,18 +186,18 @@ def collect_events(
     # all, so the copies come from that small set rather than from another pass over the case.
     con.execute(
         f"INSERT INTO pv SELECT {narrow}, 'copy', FALSE, c.in_scope FROM events e JOIN ("
-        " WITH shared AS (SELECT seq, shared_event_id FROM events WHERE shared_event_id IS NOT NULL) "
-        " SELECT s.seq, bool_or(p.in_scope) AS in_scope FROM shared s JOIN shared t USING (shared_event_id) "
+        f" SELECT s.seq, bool_or(p.in_scope) AS in_scope FROM {SHARED} s JOIN {SHARED} t USING (shared_event_id) "
         " JOIN pv p ON p.seq = t.seq WHERE s.seq NOT IN (SELECT seq FROM pv) GROUP BY s.seq) c ON e.seq = c.seq"
     )
+    keys = _split_keys(con, all_keys, classes, scope)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE scoped AS SELECT {SCOPED_COLUMNS} FROM events "
-        "WHERE seq IN (SELECT seq FROM pv WHERE in_scope)"
+        f"CREATE OR REPLACE TEMP TABLE scoped AS SELECT {SCOPED_COLUMNS} FROM events WHERE seq IN "
+        "(SELECT seq FROM pv WHERE in_scope "
+        " AND (access_key_id IS NULL OR NOT list_contains($full::VARCHAR[], access_key_id)))",
+        {"full": keys.full},
     )
     if with_ids:
-        result = con.sql(
-            "SELECT p.seq, e.event_id, p.in_scope, p.in_session FROM pv p JOIN events e ON e.seq = p.seq ORDER BY p.seq"
-        ).to_arrow_table()
+        result = _with_ids(con, all_keys)
     else:
         result = con.sql("SELECT seq, NULL AS event_id, in_scope, in_session FROM pv ORDER BY seq").to_arrow_table()
     seqs = result.column("seq").to_pylist()
@@ -194,18 +205,38 @@ def collect_events(
     in_session = result.column("in_session").to_pylist()
     ids = result.column("event_id").to_pylist() if with_ids else []
 
-    def pick(values: list[Any], flags: list[bool], want: bool = True) -> list[Any]:
-        return [v for v, f in zip(values, flags, strict=True) if f is want]
-
+    outside = pc.invert(result.column("in_scope")).to_pylist()
+    # compress() filters in C: a lineage can hold tens of thousands of events.
     return PivotEvents(
-        session_seqs=pick(seqs, in_session),
+        keys=keys,
+        session_seqs=list(compress(seqs, in_session)),
         lineage_seqs=seqs,
-        in_scope_seqs=pick(seqs, in_scope),
-        session_ids=pick(ids, in_session) if with_ids else [],
+        in_scope_seqs=list(compress(seqs, in_scope)),
+        session_ids=list(compress(ids, in_session)),
         lineage_ids=ids,
-        in_scope_ids=pick(ids, in_scope) if with_ids else [],
-        out_of_scope_ids=pick(ids, in_scope, False) if with_ids else [],
+        in_scope_ids=list(compress(ids, in_scope)),
+        out_of_scope_ids=list(compress(ids, outside)),
     )
+
+
+def _with_ids(con: duckdb.DuckDBPyConnection, keys: list[str]) -> pa.Table:
+    """``pv`` in time order with each event's id: the keys' from ``key_events``, the rest by seq."""
+    others = [s for (s,) in con.execute("SELECT seq FROM pv WHERE access_key_id IS NULL OR cls = 'copy'").fetchall()]
+    return con.sql(
+        "SELECT p.seq, i.event_id, p.in_scope, p.in_session FROM pv p JOIN ("
+        f" SELECT seq, event_id FROM {KEY_EVENTS} WHERE access_key_id IN ({sql_strings(keys)}) UNION ALL"
+        " SELECT seq, event_id FROM events WHERE seq IN (SELECT unnest($others::BIGINT[]))"
+        ") i USING (seq) ORDER BY p.seq",
+        params={"others": others},
+    ).to_arrow_table()
+
+
+def _split_keys(con: duckdb.DuckDBPyConnection, keys: list[str], classes: list[str], scope: Scope) -> Keys:
+    """Whole keys (every event in scope) apart from the keys of copies, read event by event."""
+    whole = {"in", "seed"} if not scope.active else {"in"}
+    full = [k for k, c in zip(keys, classes, strict=True) if c in whole]
+    copies = con.execute("SELECT DISTINCT access_key_id FROM pv WHERE cls = 'copy' AND access_key_id IS NOT NULL")
+    return Keys(full, sorted(k for (k,) in copies.fetchall()), keys)
 
 
 def _add_session_events(

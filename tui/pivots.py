@@ -85,7 +85,7 @@ def scope(store: EventStore, kind: str, value: str, case: Case | None = None) ->
     if kind == "lineage":
         from investigations.pivot import pivot  # the pivot engine loads on first use
 
-        result = pivot(store, "access_key", value)
+        result = pivot(store, "access_key", value, with_ids=False)
         return "seq IN (SELECT unnest(?::BIGINT[]))", [result.lineage_seqs]
     if kind == "casefinding" and case is not None:
         finding = casefile.get(case, value)

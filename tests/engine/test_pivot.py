@@ -248,3 +248,62 @@ def test_neighbours_are_sought_around_each_burst_of_activity(store: EventStore) 
     assert [(n["via"], n["value"], n["principal"], n["key"], n["events"]) for n in wider] == [
         ("ip", w.INTRUDER_IP, ec2, w.ASIA_EC2, 1)
     ]
+
+
+def test_neighbours_of_a_whole_key_come_from_the_rollups_with_exact_spans(store: EventStore) -> None:
+    """Unscoped, ASIA_EC2 (e21 08:10, e22 11:00) is summarised from the per-key rollups; with a
+    2-hour margin its windows merge into 06:10-13:01, which holds the intruder's 09:00-09:08 burst
+    from 203.0.113.66: alice e04-e06, INT1 e07 (delivered twice, one event) and e09a, the keyless
+    role-owner copy e09b, INT2 e10-e11, INT3 e12-e13. Its agents are used by nobody else."""
+    result = pivot(store, "access_key", w.ASIA_EC2, nearby_margin=timedelta(hours=2))
+    at = datetime(2024, 5, 1, 9, 0)
+    nearby = [
+        (n["via"], n["value"], n["principal"], n["key"], n["events"], n["first_seen"], n["last_seen"])
+        for n in result.summary["nearby"]
+    ]
+    assert nearby == [
+        ("ip", w.INTRUDER_IP, w.ALICE_ARN, w.AKIA_ALICE, 3, at, at + timedelta(minutes=2)),
+        ("ip", w.INTRUDER_IP, w.DEPLOY_OPS, w.ASIA_INT1, 2, at + timedelta(minutes=3), at + timedelta(minutes=4)),
+        (
+            "ip",
+            w.INTRUDER_IP,
+            "account 111111111111 (AROADEPLOY0000000000:ops)",
+            None,
+            1,
+            at + timedelta(minutes=4),
+            at + timedelta(minutes=4),
+        ),
+        (
+            "ip",
+            w.INTRUDER_IP,
+            f"arn:aws:sts::{w.B}:assumed-role/Audit/ops",
+            w.ASIA_INT2,
+            2,
+            at + timedelta(minutes=5),
+            at + timedelta(minutes=6),
+        ),
+        ("ip", w.INTRUDER_IP, B_ADMIN, w.ASIA_INT3, 2, at + timedelta(minutes=7), at + timedelta(minutes=8)),
+    ]
+
+
+def test_a_copy_signed_by_another_key_stays_out_of_the_neighbours(tmp_path: Path) -> None:
+    """e71 (INT1) and its copy e72 in B carry one sharedEventID; e72 is signed by ASIA_COPY, which
+    also made e73. Pivoting on the intruder's use of alice's key, e72 is the pivot's own (a copy),
+    so ASIA_COPY appears beside it with e73 alone."""
+    copier = w.session(w.B, "Copier", "x", "ASIACOPY000000000001", "2024-05-01T09:00:00Z")
+    extra = [
+        w.event("e71", "09:03:10", "s3", "ListBuckets", w.session(
+            w.A, "Deploy", "ops", w.ASIA_INT1, "2024-05-01T09:02:00Z"), w.INTRUDER_IP, w.INTRUDER_UA,
+            sharedEventID="shared-e71"),
+        w.event("e72", "09:03:10", "s3", "ListBuckets", copier, w.INTRUDER_IP, "copier/1.0",
+                sharedEventID="shared-e71", recipientAccountId=w.B),
+        w.event("e73", "09:03:20", "s3", "ListBuckets", copier, w.INTRUDER_IP, "copier/1.0"),
+    ]  # fmt: skip
+    with Case.open(w.ingest_world(tmp_path, extra)) as case:
+        result = pivot(case.store, "access_key", w.AKIA_ALICE, Scope(ips=(w.INTRUDER_IP,)))
+    assert "e72" in result.in_scope_event_ids and "e73" not in result.lineage_event_ids
+    copier_arn = f"arn:aws:sts::{w.B}:assumed-role/Copier/x"
+    assert [(n["via"], n["key"], n["events"]) for n in result.summary["nearby"] if n["principal"] == copier_arn] == [
+        ("ip", "ASIACOPY000000000001", 1),
+        ("user_agent", "ASIACOPY000000000001", 1),
+    ]

@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
+from investigations.activity import DERIVED as ACTIVITY_DERIVED
 from investigations.case import Case
 from investigations.derived import ensure_derived
 from investigations.lineage import DERIVED as LINKS_DERIVED
@@ -130,10 +131,10 @@ class WorkbenchScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="index", exit_on_error=False)
     def index(self) -> None:
-        """Build the engine's resource index and lineage table now, so the first pivot is quick."""
+        """Build the engine's resource index, lineage table and key rollups now, so the first pivot is quick."""
         self.app.call_from_thread(self._set_indexing, True)
         try:
-            ensure_derived(self.reader.store, {**RESOURCES_DERIVED, **LINKS_DERIVED})
+            ensure_derived(self.reader.store, {**RESOURCES_DERIVED, **LINKS_DERIVED, **ACTIVITY_DERIVED})
         finally:
             self.app.call_from_thread(self._set_indexing, False)
 
