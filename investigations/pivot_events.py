@@ -196,15 +196,11 @@ def collect_events(
         " AND (access_key_id IS NULL OR NOT list_contains($full::VARCHAR[], access_key_id)))",
         {"full": keys.full},
     )
-    if with_ids:
-        result = _with_ids(con, all_keys)
-    else:
-        result = con.sql("SELECT seq, NULL AS event_id, in_scope, in_session FROM pv ORDER BY seq").to_arrow_table()
+    result = con.sql("SELECT seq, in_scope, in_session FROM pv ORDER BY seq").to_arrow_table()
     seqs = result.column("seq").to_pylist()
     in_scope = result.column("in_scope").to_pylist()
     in_session = result.column("in_session").to_pylist()
-    ids = result.column("event_id").to_pylist() if with_ids else []
-
+    ids = _event_ids(con, all_keys).to_pylist() if with_ids else []
     outside = pc.invert(result.column("in_scope")).to_pylist()
     # compress() filters in C: a lineage can hold tens of thousands of events.
     return PivotEvents(
@@ -219,16 +215,17 @@ def collect_events(
     )
 
 
-def _with_ids(con: duckdb.DuckDBPyConnection, keys: list[str]) -> pa.Table:
-    """``pv`` in time order with each event's id: the keys' from ``key_events``, the rest by seq."""
+def _event_ids(con: duckdb.DuckDBPyConnection, keys: list[str]) -> pa.ChunkedArray:
+    """The eventID of every ``pv`` row, in seq order: the keys' read from ``key_events`` (a few
+    contiguous row groups), the rest by seq; aligned by sorting rather than joined (measured
+    faster for a key with tens of thousands of events)."""
     others = [s for (s,) in con.execute("SELECT seq FROM pv WHERE access_key_id IS NULL OR cls = 'copy'").fetchall()]
-    return con.sql(
-        "SELECT p.seq, i.event_id, p.in_scope, p.in_session FROM pv p JOIN ("
-        f" SELECT seq, event_id FROM {KEY_EVENTS} WHERE access_key_id IN ({sql_strings(keys)}) UNION ALL"
-        " SELECT seq, event_id FROM events WHERE seq IN (SELECT unnest($others::BIGINT[]))"
-        ") i USING (seq) ORDER BY p.seq",
+    table = con.sql(
+        f"SELECT seq, event_id FROM {KEY_EVENTS} WHERE access_key_id IN ({sql_strings(keys)}) UNION ALL "
+        "SELECT seq, event_id FROM events WHERE seq IN (SELECT unnest($others::BIGINT[]))",
         params={"others": others},
     ).to_arrow_table()
+    return table.take(pc.sort_indices(table, [("seq", "ascending")])).column("event_id")
 
 
 def _split_keys(con: duckdb.DuckDBPyConnection, keys: list[str], classes: list[str], scope: Scope) -> Keys:
