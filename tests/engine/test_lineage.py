@@ -6,11 +6,8 @@ signed it, and which links can only be inferred.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-
-import pytest
 
 from investigations.case import Case
 from investigations.lineage import Lineage
@@ -18,41 +15,30 @@ from investigations.store import EventStore
 from tests.support import lineage_world as w
 
 
-@pytest.fixture(scope="module")
-def case_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return w.ingest_world(tmp_path_factory.mktemp("world"))
-
-
-@pytest.fixture
-def store(case_dir: Path) -> Iterator[EventStore]:
-    with Case.open(case_dir) as case:
-        yield case.store
-
-
-def test_world_ingests_every_record_once(store: EventStore) -> None:
-    ids = [r["event_id"] for r in store.page(0, 100)]
+def test_world_ingests_every_record_once(world_store: EventStore) -> None:
+    ids = [r["event_id"] for r in world_store.page(0, 100)]
     assert len(ids) == len(w.records()) == 31
     assert ids.count("e07") == 1  # delivered in both files, stored once
     assert ids[:4] == ["e32", "e33", "e30", "e31"]
 
 
-def test_three_deep_chain_across_accounts_up_to_the_long_term_key(store: EventStore) -> None:
-    tree = Lineage.for_key(store, w.ASIA_INT3)
+def test_three_deep_chain_across_accounts_up_to_the_long_term_key(world_store: EventStore) -> None:
+    tree = Lineage.for_key(world_store, w.ASIA_INT3)
     assert tree.ancestors == [w.ASIA_INT2, w.ASIA_INT1, w.AKIA_ALICE]
     assert [c.event_id for c in tree.chain] == ["e11", "e09a", "e06", None]
     assert tree.origin.as_dict() == {"kind": "long_term", "label": w.ALICE_ARN, "event_id": None, "inferred": False}
     assert [(d.parent, d.key, d.event_id) for d in tree.descendants] == [(w.ASIA_INT3, w.AKIA_BACKDOOR, "e12")]
 
 
-def test_backdoor_key_descends_from_the_session_that_created_it(store: EventStore) -> None:
-    tree = Lineage.for_key(store, w.AKIA_BACKDOOR)
+def test_backdoor_key_descends_from_the_session_that_created_it(world_store: EventStore) -> None:
+    tree = Lineage.for_key(world_store, w.AKIA_BACKDOOR)
     assert tree.ancestors == [w.ASIA_INT3, w.ASIA_INT2, w.ASIA_INT1, w.AKIA_ALICE]
     assert tree.link is not None and tree.link.event_name == "CreateAccessKey"
     assert tree.descendants == []
 
 
-def test_descendants_of_the_leaked_key_breadth_first_in_issue_order(store: EventStore) -> None:
-    tree = Lineage.for_key(store, w.AKIA_ALICE)
+def test_descendants_of_the_leaked_key_breadth_first_in_issue_order(world_store: EventStore) -> None:
+    tree = Lineage.for_key(world_store, w.AKIA_ALICE)
     edges = [(d.parent, d.key, d.event_id, d.inferred) for d in tree.descendants]
     assert edges == [
         (w.AKIA_ALICE, w.ASIA_NIGHTLY, "e32", True),
@@ -67,8 +53,8 @@ def test_descendants_of_the_leaked_key_breadth_first_in_issue_order(store: Event
     assert w.ASIA_DECOY not in tree.lineage_keys()
 
 
-def test_same_role_same_session_name_same_second_are_two_sessions(store: EventStore) -> None:
-    lineage = Lineage(store)
+def test_same_role_same_session_name_same_second_are_two_sessions(world_store: EventStore) -> None:
+    lineage = Lineage(world_store)
     intruder, decoy = lineage.link(w.ASIA_INT1), lineage.link(w.ASIA_DECOY)
     assert intruder is not None and decoy is not None
     assert intruder.arn == decoy.arn == w.DEPLOY_OPS and intruder.created == decoy.created
@@ -77,21 +63,21 @@ def test_same_role_same_session_name_same_second_are_two_sessions(store: EventSt
     assert lineage.family([w.ASIA_INT1]).session_keys([w.ASIA_INT1]) == [w.ASIA_INT1]
 
 
-def test_failed_assume_role_issues_nothing(store: EventStore) -> None:
-    family = Lineage(store).family([w.AKIA_ALICE])
+def test_failed_assume_role_issues_nothing(world_store: EventStore) -> None:
+    family = Lineage(world_store).family([w.AKIA_ALICE])
     assert all(d.event_id != "e05" for d in family.descendants([w.AKIA_ALICE]))
-    assert store.sql("SELECT count(*) FROM lineage_keys WHERE event_id = 'e05'")[1] == [(0,)]
+    assert world_store.sql("SELECT count(*) FROM lineage_keys WHERE event_id = 'e05'")[1] == [(0,)]
 
 
-def test_cross_account_copy_without_key_does_not_hide_the_signer(store: EventStore) -> None:
-    link = Lineage(store).link(w.ASIA_INT2)
+def test_cross_account_copy_without_key_does_not_hide_the_signer(world_store: EventStore) -> None:
+    link = Lineage(world_store).link(w.ASIA_INT2)
     assert link is not None
     assert (link.parent, link.event_id, link.issuer_kind) == (w.ASIA_INT1, "e09a", "key")
     assert link.issuer == w.DEPLOY_OPS
 
 
-def test_get_session_token_links_by_key_to_the_same_user(store: EventStore) -> None:
-    link = Lineage(store).link(w.ASIA_GST)
+def test_get_session_token_links_by_key_to_the_same_user(world_store: EventStore) -> None:
+    link = Lineage(world_store).link(w.ASIA_GST)
     assert link is not None
     assert (link.parent, link.event_id, link.event_name, link.arn) == (
         w.AKIA_ALICE,
@@ -102,8 +88,8 @@ def test_get_session_token_links_by_key_to_the_same_user(store: EventStore) -> N
     assert link.created == datetime(2024, 5, 1, 10, 30)
 
 
-def test_instance_profile_session_comes_from_the_service_not_a_user(store: EventStore) -> None:
-    tree = Lineage.for_key(store, w.ASIA_EC2)
+def test_instance_profile_session_comes_from_the_service_not_a_user(world_store: EventStore) -> None:
+    tree = Lineage.for_key(world_store, w.ASIA_EC2)
     assert tree.ancestors == []
     assert tree.origin.as_dict() == {
         "kind": "service",
@@ -114,13 +100,13 @@ def test_instance_profile_session_comes_from_the_service_not_a_user(store: Event
     assert tree.link is not None and tree.link.arn == f"arn:aws:sts::{w.A}:assumed-role/WebRole/{w.INSTANCE}"
 
 
-def test_saml_session_starts_at_the_external_identity(store: EventStore) -> None:
-    origin = Lineage.for_key(store, w.ASIA_SAML).origin.as_dict()
+def test_saml_session_starts_at_the_external_identity(world_store: EventStore) -> None:
+    origin = Lineage.for_key(world_store, w.ASIA_SAML).origin.as_dict()
     assert origin == {"kind": "saml", "label": "erin", "event_id": "e50", "inferred": False}
 
 
-def test_missing_issuing_event_is_an_inferred_unknown_with_source_identity(store: EventStore) -> None:
-    tree = Lineage.for_key(store, w.ASIA_ORPHAN)
+def test_missing_issuing_event_is_an_inferred_unknown_with_source_identity(world_store: EventStore) -> None:
+    tree = Lineage.for_key(world_store, w.ASIA_ORPHAN)
     assert tree.ancestors == []
     assert tree.origin.as_dict() == {
         "kind": "unknown",
@@ -134,15 +120,15 @@ def test_missing_issuing_event_is_an_inferred_unknown_with_source_identity(store
     )
 
 
-def test_redacted_issuance_is_linked_by_arn_and_creation_date(store: EventStore) -> None:
-    tree = Lineage.for_key(store, w.ASIA_NIGHTLY)
+def test_redacted_issuance_is_linked_by_arn_and_creation_date(world_store: EventStore) -> None:
+    tree = Lineage.for_key(world_store, w.ASIA_NIGHTLY)
     assert tree.ancestors == [w.AKIA_ALICE]
     assert tree.link is not None
     assert (tree.link.event_id, tree.link.inferred) == ("e32", True)
 
 
-def test_console_session_groups_its_keys_by_arn_and_creation_date(store: EventStore) -> None:
-    family = Lineage(store).family([w.ASIA_CON2])
+def test_console_session_groups_its_keys_by_arn_and_creation_date(world_store: EventStore) -> None:
+    family = Lineage(world_store).family([w.ASIA_CON2])
     assert family.session_keys([w.ASIA_CON2]) == [w.ASIA_CON1, w.ASIA_CON2]
     tree = family.tree(w.ASIA_CON1)
     assert tree.session_keys == [w.ASIA_CON1, w.ASIA_CON2]

@@ -8,7 +8,6 @@ and what they minted (e03, e17, e33).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -26,26 +25,16 @@ ALL_OF_ALICE = [
 ]  # fmt: skip
 INTRUDER = ["e04", "e05", "e06", "e07", "e09a", "e09b", "e10", "e11", "e12", "e13", "e14", "e15"]
 OWNER = ["e32", "e33", "e01", "e02", "e03", "e16", "e17"]
+SESSION = ["e32", "e01", "e02", "e04", "e05", "e06", "e16"]  # signed by AKIA_ALICE itself
 B_ADMIN = f"arn:aws:sts::{w.B}:assumed-role/Admin/ops"
 
 
-@pytest.fixture(scope="module")
-def case_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return w.ingest_world(tmp_path_factory.mktemp("world"))
-
-
-@pytest.fixture
-def store(case_dir: Path) -> Iterator[EventStore]:
-    with Case.open(case_dir) as case:
-        yield case.store
-
-
-def test_unscoped_lineage_of_the_leaked_key(store: EventStore) -> None:
-    result = pivot(store, "access_key", w.AKIA_ALICE)
+def test_unscoped_lineage_of_the_leaked_key(world_store: EventStore) -> None:
+    result = pivot(world_store, "access_key", w.AKIA_ALICE)
     assert result.key == w.AKIA_ALICE
     assert result.ancestors == []
     assert result.origin == {"kind": "long_term", "label": w.ALICE_ARN, "event_id": None, "inferred": False}
-    assert result.session_event_ids == ["e32", "e01", "e02", "e04", "e05", "e06", "e16"]
+    assert result.session_event_ids == SESSION
     assert result.lineage_event_ids == ALL_OF_ALICE
     assert result.in_scope_event_ids == ALL_OF_ALICE and result.out_of_scope_event_ids == []
     assert result.lineage_seqs == sorted(result.lineage_seqs) and len(result.lineage_seqs) == 19
@@ -53,8 +42,8 @@ def test_unscoped_lineage_of_the_leaked_key(store: EventStore) -> None:
     assert "e08" not in result.lineage_event_ids and "e06d" not in result.lineage_event_ids
 
 
-def test_intruder_scope_by_address_separates_the_two_uses_of_one_key(store: EventStore) -> None:
-    result = pivot(store, "access_key", w.AKIA_ALICE, Scope(ips=("203.0.113.0/24",)))
+def test_intruder_scope_by_address_separates_the_two_uses_of_one_key(world_store: EventStore) -> None:
+    result = pivot(world_store, "access_key", w.AKIA_ALICE, Scope(ips=("203.0.113.0/24",)))
     assert result.in_scope_event_ids == INTRUDER
     assert result.out_of_scope_event_ids == OWNER
     assert result.lineage_event_ids == ALL_OF_ALICE
@@ -82,8 +71,8 @@ def test_intruder_scope_by_address_separates_the_two_uses_of_one_key(store: Even
     assert summary["regions"] == ["us-east-1", "eu-west-1"]
 
 
-def test_blast_radius_of_the_intruders_use(store: EventStore) -> None:
-    blast = pivot(store, "access_key", w.AKIA_ALICE, Scope(ips=(w.INTRUDER_IP,))).summary["blast_radius"]
+def test_blast_radius_of_the_intruders_use(world_store: EventStore) -> None:
+    blast = pivot(world_store, "access_key", w.AKIA_ALICE, Scope(ips=(w.INTRUDER_IP,))).summary["blast_radius"]
     assert blast["events"] == 12
     assert blast["errors"] == {"total": 1, "by_code": {"AccessDenied": 1}}
     assert blast["bytes_out"] == 1048576
@@ -116,23 +105,23 @@ def test_blast_radius_of_the_intruders_use(store: EventStore) -> None:
     ]
 
 
-def test_time_window_and_user_agent_scopes_find_the_same_intrusion(store: EventStore) -> None:
+def test_time_window_and_user_agent_scopes_find_the_same_intrusion(world_store: EventStore) -> None:
     window = pivot(
-        store, "access_key", w.AKIA_ALICE, Scope(start=datetime(2024, 5, 1, 9), end=datetime(2024, 5, 1, 9, 30))
+        world_store, "access_key", w.AKIA_ALICE, Scope(start=datetime(2024, 5, 1, 9), end=datetime(2024, 5, 1, 9, 30))
     )
-    agent = pivot(store, "access_key", w.AKIA_ALICE, Scope(user_agents=("boto3",)))
+    agent = pivot(world_store, "access_key", w.AKIA_ALICE, Scope(user_agents=("boto3",)))
     # The backdoor key's use a day later, from another address, is in scope either way.
     assert window.in_scope_event_ids == agent.in_scope_event_ids == INTRUDER
 
 
-def test_owner_scope_is_the_complement(store: EventStore) -> None:
-    result = pivot(store, "access_key", w.AKIA_ALICE, Scope(ips=(w.OWNER_IP,)))
+def test_owner_scope_is_the_complement(world_store: EventStore) -> None:
+    result = pivot(world_store, "access_key", w.AKIA_ALICE, Scope(ips=(w.OWNER_IP,)))
     assert result.in_scope_event_ids == OWNER
     assert result.out_of_scope_event_ids == INTRUDER
 
 
-def test_event_pivot_reaches_the_actors_session_ancestors_and_descendants(store: EventStore) -> None:
-    result = pivot(store, "event", "e07")
+def test_event_pivot_reaches_the_actors_session_ancestors_and_descendants(world_store: EventStore) -> None:
+    result = pivot(world_store, "event", "e07")
     assert (result.key, result.ancestors) == (w.ASIA_INT1, [w.AKIA_ALICE])
     assert result.session_event_ids == ["e07", "e09a"]
     assert result.lineage_event_ids == ["e07", "e09a", "e09b", "e10", "e11", "e12", "e13", "e14", "e15"]
@@ -149,15 +138,15 @@ def test_event_pivot_reaches_the_actors_session_ancestors_and_descendants(store:
     )
 
 
-def test_role_owners_copy_pivots_to_the_callers_key(store: EventStore) -> None:
-    result = pivot(store, "event", "e09b")
+def test_role_owners_copy_pivots_to_the_callers_key(world_store: EventStore) -> None:
+    result = pivot(world_store, "event", "e09b")
     assert result.key == w.ASIA_INT1
     assert result.session_event_ids == ["e07", "e09a"]
     assert "e09b" in result.lineage_event_ids
 
 
-def test_principal_pivot_keeps_same_named_sessions_apart(store: EventStore) -> None:
-    result = pivot(store, "principal", w.DEPLOY_OPS)
+def test_principal_pivot_keeps_same_named_sessions_apart(world_store: EventStore) -> None:
+    result = pivot(world_store, "principal", w.DEPLOY_OPS)
     assert result.key is None and result.keys == [w.ASIA_INT1, w.ASIA_DECOY]
     assert [(a["key"], a["ancestors"]) for a in result.actors] == [
         (w.ASIA_INT1, [w.AKIA_ALICE]),
@@ -168,15 +157,15 @@ def test_principal_pivot_keeps_same_named_sessions_apart(store: EventStore) -> N
     assert [d["parent"] for d in result.descendants] == [w.ASIA_INT1, w.ASIA_INT2, w.ASIA_INT3]
 
 
-def test_source_identity_is_an_attribution_key(store: EventStore) -> None:
-    result = pivot(store, "principal", "carol")
+def test_source_identity_is_an_attribution_key(world_store: EventStore) -> None:
+    result = pivot(world_store, "principal", "carol")
     assert result.keys == [w.ASIA_ORPHAN]
     assert result.summary["source_identities"] == ["carol"]
     assert result.origin is not None and result.origin["inferred"]
 
 
-def test_ip_pivot_separates_stolen_instance_credentials(store: EventStore) -> None:
-    result = pivot(store, "ip", w.INTRUDER_IP)
+def test_ip_pivot_separates_stolen_instance_credentials(world_store: EventStore) -> None:
+    result = pivot(world_store, "ip", w.INTRUDER_IP)
     assert result.keys == [w.AKIA_ALICE, w.ASIA_INT1, w.ASIA_INT2, w.ASIA_INT3, w.ASIA_EC2]
     assert result.in_scope_event_ids == ["e04", "e05", "e06", "e07", "e09a", "e09b", "e10", "e11", "e12", "e13", "e22",
                                          "e14", "e15"]  # fmt: skip
@@ -185,15 +174,15 @@ def test_ip_pivot_separates_stolen_instance_credentials(store: EventStore) -> No
     assert ec2["origin"] == {"kind": "service", "label": "ec2.amazonaws.com", "event_id": "e20", "inferred": False}
 
 
-def test_resource_prefix_pivot_finds_only_who_read_there(store: EventStore) -> None:
-    result = pivot(store, "resource", "arn:aws:s3:::prod-data/finance/*")
+def test_resource_prefix_pivot_finds_only_who_read_there(world_store: EventStore) -> None:
+    result = pivot(world_store, "resource", "arn:aws:s3:::prod-data/finance/*")
     assert result.keys == [w.ASIA_INT1]
-    bucket = pivot(store, "resource", "arn:aws:s3:::prod-data")
+    bucket = pivot(world_store, "resource", "arn:aws:s3:::prod-data")
     assert bucket.keys == [w.ASIA_INT1, w.ASIA_DECOY]
 
 
-def test_console_login_pivot_reaches_the_console_session(store: EventStore) -> None:
-    result = pivot(store, "event", "e40")
+def test_console_login_pivot_reaches_the_console_session(world_store: EventStore) -> None:
+    result = pivot(world_store, "event", "e40")
     assert result.keys == [w.ASIA_CON1, w.ASIA_CON2]
     assert result.session_event_ids == ["e41", "e42"]
     assert result.lineage_event_ids == ["e40", "e41", "e42"]
@@ -205,9 +194,9 @@ def test_console_login_pivot_reaches_the_console_session(store: EventStore) -> N
     }
 
 
-def test_what_else_came_from_the_intruders_address(store: EventStore) -> None:
+def test_what_else_came_from_the_intruders_address(world_store: EventStore) -> None:
     scope = Scope(start=datetime(2024, 5, 1), end=datetime(2024, 5, 2), ips=(w.INTRUDER_IP,))
-    result = pivot(store, "access_key", w.ASIA_EC2, scope)
+    result = pivot(world_store, "access_key", w.ASIA_EC2, scope)
     assert result.in_scope_event_ids == ["e22"] and result.out_of_scope_event_ids == ["e21"]
     nearby = [(n["via"], n["value"], n["principal"], n["key"], n["events"]) for n in result.summary["nearby"]]
     assert nearby == [
@@ -219,43 +208,43 @@ def test_what_else_came_from_the_intruders_address(store: EventStore) -> None:
     ]
 
 
-def test_result_is_json_and_refuses_nonsense(store: EventStore) -> None:
-    data = orjson.loads(orjson.dumps(pivot(store, "event", "e12").as_dict()))
+def test_result_is_json_and_refuses_nonsense(world_store: EventStore) -> None:
+    data = orjson.loads(orjson.dumps(pivot(world_store, "event", "e12").as_dict()))
     assert data["key"] == w.ASIA_INT3 and data["ancestors"] == [w.ASIA_INT2, w.ASIA_INT1, w.AKIA_ALICE]
     with pytest.raises(PivotError, match="no event"):
-        pivot(store, "event", "missing")
+        pivot(world_store, "event", "missing")
     with pytest.raises(PivotError, match="CIDR"):
-        pivot(store, "access_key", w.AKIA_ALICE, Scope(ips=("10.0.0.0/33",)))
+        pivot(world_store, "access_key", w.AKIA_ALICE, Scope(ips=("10.0.0.0/33",)))
     with pytest.raises(PivotError, match="cannot pivot"):
-        pivot(store, "colour", "red")
+        pivot(world_store, "colour", "red")
 
 
-def test_seqs_without_ids_address_the_same_events(store: EventStore) -> None:
+def test_seqs_without_ids_address_the_same_events(world_store: EventStore) -> None:
     scope = Scope(ips=(w.INTRUDER_IP,))
-    lean = pivot(store, "access_key", w.AKIA_ALICE, scope, with_ids=False)
+    lean = pivot(world_store, "access_key", w.AKIA_ALICE, scope, with_ids=False)
     assert lean.lineage_event_ids == [] and lean.in_scope_event_ids == []
-    assert [r["event_id"] for r in store.rows(lean.in_scope_seqs)] == INTRUDER
-    assert [r["event_id"] for r in store.rows(lean.lineage_seqs)] == ALL_OF_ALICE
-    assert [r["event_id"] for r in store.rows(lean.session_seqs)] == ["e32", "e01", "e02", "e04", "e05", "e06", "e16"]
+    assert [r["event_id"] for r in world_store.rows(lean.in_scope_seqs)] == INTRUDER
+    assert [r["event_id"] for r in world_store.rows(lean.lineage_seqs)] == ALL_OF_ALICE
+    assert [r["event_id"] for r in world_store.rows(lean.session_seqs)] == SESSION
 
 
-def test_neighbours_are_sought_around_each_burst_of_activity(store: EventStore) -> None:
+def test_neighbours_are_sought_around_each_burst_of_activity(world_store: EventStore) -> None:
     """The intruder's bursts end at 09:08 and resume the next day; e22 (11:00, same IP) is 1h52 out."""
     scope = Scope(ips=(w.INTRUDER_IP,))
-    assert pivot(store, "access_key", w.AKIA_ALICE, scope).summary["nearby"] == []
-    wider = pivot(store, "access_key", w.AKIA_ALICE, scope, nearby_margin=timedelta(hours=2)).summary["nearby"]
+    assert pivot(world_store, "access_key", w.AKIA_ALICE, scope).summary["nearby"] == []
+    wider = pivot(world_store, "access_key", w.AKIA_ALICE, scope, nearby_margin=timedelta(hours=2)).summary["nearby"]
     ec2 = f"arn:aws:sts::{w.A}:assumed-role/WebRole/{w.INSTANCE}"
     assert [(n["via"], n["value"], n["principal"], n["key"], n["events"]) for n in wider] == [
         ("ip", w.INTRUDER_IP, ec2, w.ASIA_EC2, 1)
     ]
 
 
-def test_neighbours_of_a_whole_key_come_from_the_rollups_with_exact_spans(store: EventStore) -> None:
+def test_neighbours_of_a_whole_key_come_from_the_rollups_with_exact_spans(world_store: EventStore) -> None:
     """Unscoped, ASIA_EC2 (e21 08:10, e22 11:00) is summarised from the per-key rollups; with a
     2-hour margin its windows merge into 06:10-13:01, which holds the intruder's 09:00-09:08 burst
     from 203.0.113.66: alice e04-e06, INT1 e07 (delivered twice, one event) and e09a, the keyless
     role-owner copy e09b, INT2 e10-e11, INT3 e12-e13. Its agents are used by nobody else."""
-    result = pivot(store, "access_key", w.ASIA_EC2, nearby_margin=timedelta(hours=2))
+    result = pivot(world_store, "access_key", w.ASIA_EC2, nearby_margin=timedelta(hours=2))
     at = datetime(2024, 5, 1, 9, 0)
     nearby = [
         (n["via"], n["value"], n["principal"], n["key"], n["events"], n["first_seen"], n["last_seen"])
