@@ -100,13 +100,13 @@ def _build_events(con: duckdb.DuckDBPyConnection) -> None:
 def _build_keyless(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"CREATE OR REPLACE TABLE {KEYLESS} AS SELECT seq, event_time, source_ip, user_agent, "
-        f"{ACTOR_SQL} AS principal FROM events WHERE access_key_id IS NULL ORDER BY seq"
+        f"{ACTOR_SQL} AS principal, event_id FROM events WHERE access_key_id IS NULL ORDER BY seq"
     )
 
 
 def _build_shared(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
-        f"CREATE OR REPLACE TABLE {SHARED} AS SELECT seq, shared_event_id FROM events "
+        f"CREATE OR REPLACE TABLE {SHARED} AS SELECT seq, shared_event_id, event_id FROM events "
         "WHERE shared_event_id IS NOT NULL ORDER BY shared_event_id"
     )
 

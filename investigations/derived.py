@@ -2,7 +2,9 @@
 
 A derived table is rebuilt only when the events it came from change, detected by a signature of
 the event count and the highest raw-record id (ingest only appends, rebuild starts afresh), so
-reopening a case costs one small query rather than a rebuild.
+reopening a case costs one small query rather than a rebuild. The signature also carries
+``VERSION``, raised whenever a derived table's shape changes, so a case built by an older
+Trailhound gets its tables rebuilt rather than queried for columns they lack.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ Build = Callable[[duckdb.DuckDBPyConnection], None]
 
 _lock = threading.Lock()
 
+#: Raised when any derived table changes shape (2: per-key rollups and event ids in the small tables).
+VERSION = 2
+
 _STATUS = """
-    SELECT (SELECT count(*) || ':' || coalesce(max(rid), -1) FROM events),
+    SELECT (SELECT $version || ':' || count(*) || ':' || coalesce(max(rid), -1) FROM events),
            (SELECT list(table_name) FROM duckdb_tables() WHERE list_contains($tables, table_name)),
            (SELECT map(list(key), list(value)) FROM meta WHERE starts_with(key, 'derived:'))
 """
@@ -35,7 +40,8 @@ def ensure_derived(store: EventStore, builds: dict[str, Build]) -> None:
     con = store.cursor()
     try:
         with _lock:
-            signature, present, recorded = con.execute(_STATUS, {"tables": list(builds)}).fetchall()[0]
+            status = con.execute(_STATUS, {"tables": list(builds), "version": VERSION})
+            signature, present, recorded = status.fetchall()[0]
             recorded = recorded or {}
             for table, build in builds.items():
                 key = f"derived:{table}"

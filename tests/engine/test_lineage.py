@@ -10,7 +10,9 @@ from datetime import datetime
 from pathlib import Path
 
 from investigations.case import Case
+from investigations.derived import ensure_derived
 from investigations.lineage import Lineage
+from investigations.pivot import TABLES
 from investigations.store import EventStore
 from tests.support import lineage_world as w
 
@@ -220,3 +222,18 @@ def test_federation_token_and_web_identity(tmp_path: Path) -> None:
         "event_id": "f3",
         "inferred": False,
     }
+
+
+def test_derived_tables_from_an_older_trailhound_are_rebuilt(tmp_path: Path) -> None:
+    """A table recorded under the signature an older Trailhound wrote ("count:max rid", no version)
+    is rebuilt, not queried for columns it lacks."""
+    with Case.open(w.ingest_world(tmp_path)) as case:
+        store = case.store
+        ensure_derived(store, TABLES)
+        store.sql("DROP TABLE keyless_events")
+        store.sql("CREATE TABLE keyless_events AS SELECT 1 AS stale")  # an old shape under the current signature
+        signature = store.meta("derived:keyless_events")
+        assert signature is not None
+        store.set_meta("derived:keyless_events", signature.split(":", 1)[1])
+        ensure_derived(store, TABLES)
+        assert store.sql("SELECT count(*) FROM keyless_events WHERE event_id = 'e40'")[1] == [(1,)]
