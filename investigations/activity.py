@@ -68,6 +68,26 @@ def sql_strings(values: list[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values) or "NULL"
 
 
+#: Up to this many keys are read one equality scan each (see ``key_rows``).
+_UNION_KEYS = 64
+
+
+def key_rows(columns: str, keys: list[str]) -> str:
+    """SQL for ``columns`` of ``key_events`` on the events of ``keys``.
+
+    An equality on the sort key is a filter the scan applies before reading other columns, so
+    each key costs the rows it has; an IN list only prunes row groups, and then every column of
+    those groups is read (half the table for a handful of keys spread over the alphabet;
+    measured 5 against 11 ms for a 56k-event lineage). Many keys would make a long plan, so
+    beyond ``_UNION_KEYS`` the IN list serves.
+    """
+    if 0 < len(keys) <= _UNION_KEYS:
+        return " UNION ALL ".join(
+            f"SELECT {columns} FROM {KEY_EVENTS} WHERE access_key_id = {sql_strings([key])}" for key in keys
+        )
+    return f"SELECT {columns} FROM {KEY_EVENTS} WHERE access_key_id IN ({sql_strings(keys)})"
+
+
 def _build_activity(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"CREATE OR REPLACE TABLE {ACTIVITY} AS "

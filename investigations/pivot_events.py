@@ -24,7 +24,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from investigations.activity import KEY_EVENTS, KEYLESS, SHARED, sql_strings
+from investigations.activity import KEYLESS, SHARED, key_rows
 from investigations.lineage import Family, Link
 
 #: Columns of ``scoped``, what the summaries and the actor descriptions read.
@@ -166,9 +166,10 @@ def collect_events(
     pv = _Pv(con)
     pv.set(
         f"SELECT {narrow}, k.cls, k.cls = 'seed' AS in_session, "
-        f"{_verdict('k.cls', predicate)} AS in_scope FROM {KEY_EVENTS} e "
+        f"{_verdict('k.cls', predicate)} AS in_scope "
+        f"FROM ({key_rows('seq, event_time, access_key_id, source_ip, user_agent', all_keys)}) e "
         "JOIN (SELECT unnest($keys::VARCHAR[]) AS key, unnest($classes::VARCHAR[]) AS cls) k "
-        f"ON e.access_key_id = k.key WHERE e.access_key_id IN ({sql_strings(all_keys)})",
+        "ON e.access_key_id = k.key",
         {"keys": all_keys, "classes": classes, **params},
     )
     if keyless:
@@ -245,7 +246,7 @@ def _event_ids(con: duckdb.DuckDBPyConnection, keys: list[str]) -> pa.ChunkedArr
     contiguous row groups), keyless events and copies from their small tables; aligned by
     sorting rather than joined (measured faster for a key with tens of thousands of events)."""
     table = con.sql(
-        f"SELECT seq, event_id FROM {KEY_EVENTS} WHERE access_key_id IN ({sql_strings(keys)}) UNION ALL "
+        f"{key_rows('seq, event_id', keys)} UNION ALL "
         f"SELECT seq, event_id FROM {KEYLESS} WHERE seq IN (SELECT seq FROM pv WHERE access_key_id IS NULL) "
         f"UNION ALL SELECT seq, event_id FROM {SHARED} WHERE seq IN (SELECT seq FROM pv WHERE cls = 'copy' "
         "AND access_key_id IS NOT NULL)"
