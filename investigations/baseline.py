@@ -4,8 +4,9 @@ For every principal (a role for its sessions, else the identity) and every acces
 source IP, network, user-agent family, region and API call gets the event where it was first
 seen in the case. A value is *newly observed* when it first appears after the entity's learning
 period (its first 24 hours in the case, or a quarter of the case's span when that is shorter):
-before that, everything is new and nothing is news. ASN and country join the dimensions when
-MaxMind databases are configured (see ``netinfo``).
+before that, everything is new and nothing is news. ASN and country join the dimensions whenever
+the geo data knows any of the case's addresses: the databases shipped with Trailhound by default,
+MaxMind files when given (``investigations.geo``).
 
 All of it is one pass of grouped aggregates over the store, written to tables in the case's
 database (``ip_info``, ``ua_info``, ``first_seen``) so the TUI can flag events and profiles can list
@@ -20,7 +21,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from investigations.netinfo import GeoProvider, classify, geo_from, ua_family
+from investigations.geo import geo_from
+from investigations.netinfo import GeoProvider, classify, ua_family
 from investigations.store import EventStore
 
 #: Who acted, in the best name known; the same order as ``model.Event.actor``.

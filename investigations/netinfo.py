@@ -3,10 +3,9 @@
 CloudTrail's ``sourceIPAddress`` is an IPv4 or IPv6 address, or a service name
 (``ec2.amazonaws.com``), or ``AWS Internal``; only the first kind has a network. Networks are the
 /24 (IPv4) or /48 (IPv6) a client sits in, which is what "a new network" means to a responder, and
-a wider /16 or /32 for "far apart". ASN and country come from MaxMind-format databases when the
-responder supplies them: no package on PyPI ships a maintained offline database inside its wheel
-(geoip2fast's data is from 2024, pyasn needs a download), so Trailhound reads ``.mmdb`` files
-given by path (``--mmdb`` or ``TRAILHOUND_MMDB``) through the ``maxminddb`` reader when installed.
+a wider /16 or /32 for "far apart". ASN and country come from a ``GeoProvider``: by default the
+databases shipped with Trailhound, or MaxMind files the responder names (``investigations.geo``).
+Internal addresses are never looked up: a VPC's 10.x has no owner on the internet.
 
 User agents are reduced to a family (``aws-cli``, ``Boto3``, ``Terraform``, ``browser``) so an
 upgrade of a tool is not "new", but a different tool is.
@@ -15,12 +14,9 @@ upgrade of a tool is not "new", but a different tool is.
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 _INTERNAL = [
     ipaddress.ip_network(n)
@@ -74,40 +70,6 @@ def classify(text: str | None, geo: GeoProvider | None = None) -> IpInfo | None:
     internal = any(addr.version == n.version and addr in n for n in _INTERNAL)
     asn, country = geo.lookup(str(addr)) if geo is not None and not internal else (None, None)
     return IpInfo(text, str(network), str(wide), internal, asn, country)
-
-
-class MaxMindGeo:
-    """ASN and country from MaxMind-format databases (GeoLite2-ASN, GeoLite2-Country, or DB-IP lite)."""
-
-    def __init__(self, paths: Iterable[Path | str]) -> None:
-        try:
-            import maxminddb
-        except ModuleNotFoundError:
-            raise RuntimeError("reading .mmdb files needs the maxminddb package: pip install maxminddb") from None
-        self._readers = [maxminddb.open_database(str(p)) for p in paths]
-
-    def lookup(self, ip: str) -> tuple[str | None, str | None]:
-        asn = country = None
-        for reader in self._readers:
-            record: Any = reader.get(ip)
-            if not isinstance(record, dict):
-                continue
-            number = record.get("autonomous_system_number")
-            if number and asn is None:
-                org = record.get("autonomous_system_organization")
-                asn = f"AS{number}" + (f" {org}" if org else "")
-            where = record.get("country") or record.get("registered_country")
-            if isinstance(where, dict) and where.get("iso_code") and country is None:
-                country = str(where["iso_code"])
-        return asn, country
-
-
-def geo_from(paths: Iterable[Path | str] | None = None) -> GeoProvider | None:
-    """The configured databases: explicit paths, else ``TRAILHOUND_MMDB`` (path list), else none."""
-    chosen = [Path(p) for p in paths or ()]
-    if not chosen and os.environ.get("TRAILHOUND_MMDB"):
-        chosen = [Path(p) for p in os.environ["TRAILHOUND_MMDB"].split(os.pathsep) if p]
-    return MaxMindGeo(chosen) if chosen else None
 
 
 #: (family, marker) in the order they are tried; the first marker found (case-insensitive) names it.

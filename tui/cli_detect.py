@@ -19,7 +19,7 @@ from investigations.detections import (
     get_finding,
     render,
 )
-from investigations.netinfo import geo_from
+from investigations.geo import geo_from
 from investigations.textsafe import clean
 from tui.cli_common import EXIT_OK, EXIT_REJECTED, UsageError, add_case_arg, fail, open_case, print_json, say
 from tui.cli_sql import table
@@ -47,7 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--learning", type=float, metavar="HOURS", help="baseline learning period (24, or 1/4 of the case)"
     )
-    parser.add_argument("--mmdb", type=Path, action="append", metavar="PATH", help="MaxMind ASN/country database")
+    parser.add_argument(
+        "--mmdb",
+        type=Path,
+        action="append",
+        metavar="PATH",
+        help="MaxMind ASN/country database, instead of the shipped data (repeatable; needs maxminddb)",
+    )
     parser.add_argument("--org-account", action="append", default=[], metavar="ID", help="an account inside the org")
     return parser
 
@@ -112,7 +118,14 @@ def run(argv: list[str]) -> int:
         where = clean(problem.rule_id or problem.path, 80)
         say(f"sigma: {problem.kind}: {clean(problem.title, 80)} ({where}): {clean(problem.reason, 200)}")
     if args.json:
-        print_json({**report.summary(), "timings": report.timings, "findings": [f.as_dict() for f in shown]})
+        print_json(
+            {
+                **report.summary(),
+                "geo": geo.label,
+                "timings": report.timings,
+                "findings": [f.as_dict() for f in shown],
+            }
+        )
     else:
         rows = [
             (
@@ -129,4 +142,5 @@ def run(argv: list[str]) -> int:
         ]
         print(table(["severity", "id", "rule", "actor", "events", "first", "last", "detail"], rows))
         say(f"{len(report.findings)} findings from {report.rules} rules in {report.seconds:.2f} s")
+        say(f"ASN and country: {geo.label}")
     return EXIT_REJECTED if problems else EXIT_OK

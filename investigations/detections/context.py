@@ -12,6 +12,7 @@ import orjson
 
 from investigations.baseline import ACTOR_SQL
 from investigations.detections.grouping import DEFAULT_GAP, Hit
+from investigations.geo import geo_from
 from investigations.netinfo import GeoProvider
 from investigations.store import EventStore
 
@@ -43,7 +44,8 @@ class Thresholds:
 class DetectOptions:
     gap: timedelta = DEFAULT_GAP
     learning: timedelta | None = None
-    geo: GeoProvider | None = None
+    #: ASN and country: the shipped databases unless ``TRAILHOUND_MMDB`` names others; None for none.
+    geo: GeoProvider | None = field(default_factory=geo_from)
     #: Accounts of the organization beyond those whose events are in the case.
     org_accounts: tuple[str, ...] = ()
     thresholds: Thresholds = field(default_factory=Thresholds)
