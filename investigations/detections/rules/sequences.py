@@ -1,8 +1,10 @@
 """Credentials in the wrong place: patterns over several events of one key or session.
 
 - A long-term key (AKIA) seen from two far-apart networks within minutes: one person cannot be in
-  both places, so the key is in two hands. "Far apart" is a different country or ASN when MaxMind
-  data is configured, else a different /16 (IPv4) or /32 (IPv6).
+  both places, so the key is in two hands. "Far apart" is a different country or a different ASN
+  where the geo data knows both addresses (two /16s of one ASN in one country are one network),
+  else a different /16 (IPv4) or /32 (IPv6). Like is compared with like: a known country is never
+  compared with a bare /16.
 - GetCallerIdentity from a network new to the key or its principal, followed by a sweep of
   List/Describe/Get calls: the first thing anyone does with a found key.
 - Instance-profile credentials (session named after an instance id) used from a public address
@@ -19,15 +21,21 @@ from investigations.detections.registry import Match, Rule, Severity, absent, eq
 
 def _distant_key_use(ctx: Context) -> list[Group]:
     rows = ctx.rows(
-        "WITH k AS (SELECT e.seq, e.event_time, e.access_key_id AS k, e.source_ip, "
-        "coalesce(i.country, i.asn, i.wide) AS place FROM events e JOIN ip_info i ON i.ip = e.source_ip "
+        "WITH k AS (SELECT e.seq, e.event_time, e.access_key_id AS k, e.source_ip, i.country, i.asn, i.wide "
+        "FROM events e JOIN ip_info i ON i.ip = e.source_ip "
         "WHERE e.access_key_id LIKE 'AKIA%' AND NOT i.internal AND e.invoked_by IS NULL), "
-        "moved AS (SELECT k FROM k GROUP BY k HAVING count(DISTINCT place) > 1), "
-        "c AS (SELECT *, lag(place) OVER w AS prev_place, lag(event_time) OVER w AS prev_time, "
+        "moved AS (SELECT k FROM k GROUP BY k "
+        "HAVING count(DISTINCT wide) > 1 OR count(DISTINCT asn) > 1 OR count(DISTINCT country) > 1), "
+        "c AS (SELECT *, lag(country) OVER w AS prev_country, lag(asn) OVER w AS prev_asn, "
+        "lag(wide) OVER w AS prev_wide, lag(event_time) OVER w AS prev_time, "
         "lag(seq) OVER w AS prev_seq, lag(source_ip) OVER w AS prev_ip FROM k SEMI JOIN moved USING (k) "
         "WINDOW w AS (PARTITION BY k ORDER BY seq)) "
         "SELECT k, prev_seq, seq, prev_ip, source_ip FROM c "
-        "WHERE prev_place <> place AND event_time - prev_time <= to_minutes(?::BIGINT) ORDER BY seq",
+        "WHERE CASE WHEN prev_country IS NOT NULL AND country IS NOT NULL AND prev_country <> country THEN TRUE "
+        "WHEN prev_asn IS NOT NULL AND asn IS NOT NULL THEN prev_asn <> asn "
+        "WHEN prev_country IS NOT NULL AND country IS NOT NULL THEN FALSE "
+        "ELSE prev_wide <> wide END "
+        "AND event_time - prev_time <= to_minutes(?::BIGINT) ORDER BY seq",
         [ctx.thresholds.distant_minutes],
     )
     seqs = {s for row in rows for s in row[1:3]}
