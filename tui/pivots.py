@@ -18,8 +18,10 @@ import duckdb
 from investigations import casefile
 from investigations.case import Case
 from investigations.derived import ensure_derived
+from investigations.geo import geo_from
 from investigations.lineage import DERIVED as LINKS_DERIVED
 from investigations.lineage import Family, Lineage
+from investigations.netinfo import GeoProvider, classify
 from investigations.resources import DERIVED as RESOURCES_DERIVED
 from investigations.resources import resource_where
 from investigations.store import EventStore
@@ -135,6 +137,8 @@ class Item:
     first: datetime
     last: datetime
     new: bool
+    #: What the value is beside its text: ASN and country for an address.
+    note: str = ""
 
 
 @dataclass(slots=True)
@@ -145,6 +149,17 @@ class Profile:
     first: datetime | None = None
     last: datetime | None = None
     sections: list[tuple[str, int, list[Item]]] = field(default_factory=list)
+    note: str = ""
+
+
+def ip_note(text: str, geo: GeoProvider) -> str:
+    """ASN and country of an address ("AS15169 Google · US"), "internal" for private space, else ""."""
+    info = classify(text, geo)
+    if info is None:
+        return ""
+    if info.internal:
+        return "internal"
+    return " · ".join(part for part in (info.asn, info.country) if part)
 
 
 def profile(store: EventStore, reader: Reader, kind: str, value: str) -> Profile:
@@ -157,7 +172,8 @@ def profile(store: EventStore, reader: Reader, kind: str, value: str) -> Profile
     count, first, last = reader.fetch(
         f"SELECT count(*), min(event_time), max(event_time) FROM events WHERE {where}", params
     )[0]
-    result = Profile(kind, value, count, first, last)
+    geo = geo_from()  # opens nothing until an address is looked up
+    result = Profile(kind, value, count, first, last, note=ip_note(value, geo) if kind == "ip" else "")
     if not count:
         return result
     from investigations.baseline import learning_window
@@ -182,7 +198,10 @@ def profile(store: EventStore, reader: Reader, kind: str, value: str) -> Profile
             [*params, TOP],
         )
         if rows:
-            items = [Item(target, v, n, lo, hi, lo > learning_end) for v, n, lo, hi, _ in rows]
+            items = [
+                Item(target, v, n, lo, hi, lo > learning_end, ip_note(v, geo) if target == "ip" else "")
+                for v, n, lo, hi, _ in rows
+            ]
             result.sections.append((title, rows[0][4], items))
     return result
 

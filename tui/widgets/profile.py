@@ -1,7 +1,8 @@
 """An entity's profile, Amazon Detective style: when it was active, where, how, with what.
 
 Every value listed is a pivot (enter opens its own view); values first used after the entity's
-learning period are flagged NEW, the usual sign of a credential in someone else's hands.
+learning period are flagged NEW, the usual sign of a credential in someone else's hands. Addresses
+carry their ASN and country (or "internal"), rendered as data like every value.
 """
 
 from __future__ import annotations
@@ -60,7 +61,10 @@ class ProfilePanel(Horizontal):
     def show(self, profile: Profile) -> None:
         self.profile = profile
         summary = Text(f"{LABELS.get(profile.kind, profile.kind)}\n", style="bold")
-        summary.append(clean(profile.value, 200) + "\n\n")
+        summary.append(clean(profile.value, 200) + "\n")
+        if profile.note:
+            summary.append(clean(profile.note, 80) + "\n", style="cyan")
+        summary.append("\n")
         summary.append(f"{profile.events:,} events\n")
         summary.append(f"first {iso(profile.first) or '-'}\n")
         summary.append(f"last  {iso(profile.last) or '-'}\n")
@@ -90,7 +94,12 @@ class ProfilePanel(Horizontal):
 
 def _line(item: Item) -> Text:
     text = Text("  ")
-    text.append(clean(item.value, _VALUE_WIDTH).ljust(_VALUE_WIDTH))
+    value = clean(item.value, _VALUE_WIDTH)
+    text.append(value)
+    room = _VALUE_WIDTH - len(value) - 2
+    if item.note and room > 0:
+        text.append("  " + clean(item.note, room), style="cyan")
+    text.append(" " * (2 + _VALUE_WIDTH - text.cell_len))
     text.append(f" {item.count:>9,}  ", style="bold")
     text.append(f"{item.first:%m-%d %H:%M}→{item.last:%m-%d %H:%M}", style="dim")
     if item.new:
