@@ -72,8 +72,8 @@ def sql_strings(values: list[str]) -> str:
 _UNION_KEYS = 64
 
 
-def key_rows(columns: str, keys: list[str]) -> str:
-    """SQL for ``columns`` of ``key_events`` on the events of ``keys``.
+def key_rows(columns: str, keys: list[str], table: str = KEY_EVENTS) -> str:
+    """SQL for ``columns`` of ``table`` (a key-sorted derived table) on the rows of ``keys``.
 
     An equality on the sort key is a filter the scan applies before reading other columns, so
     each key costs the rows it has; an IN list only prunes row groups, and then every column of
@@ -83,9 +83,9 @@ def key_rows(columns: str, keys: list[str]) -> str:
     """
     if 0 < len(keys) <= _UNION_KEYS:
         return " UNION ALL ".join(
-            f"SELECT {columns} FROM {KEY_EVENTS} WHERE access_key_id = {sql_strings([key])}" for key in keys
+            f"SELECT {columns} FROM {table} WHERE access_key_id = {sql_strings([key])}" for key in keys
         )
-    return f"SELECT {columns} FROM {KEY_EVENTS} WHERE access_key_id IN ({sql_strings(keys)})"
+    return f"SELECT {columns} FROM {table} WHERE access_key_id IN ({sql_strings(keys)})"
 
 
 def _build_activity(con: duckdb.DuckDBPyConnection) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from investigations.activity import ACTIVITY, EVENT_GROUPS, GROUPS, KEY_RESOURCES, KEYLESS, sql_strings
+from investigations.activity import ACTIVITY, EVENT_GROUPS, GROUPS, KEY_RESOURCES, KEYLESS, key_rows
 from investigations.lineage_build import ACTOR_SQL
 from investigations.resources import TABLE as RESOURCES
 
@@ -101,9 +101,9 @@ def _gather(con: duckdb.DuckDBPyConnection, full: list[str]) -> None:
     """The in-scope activity in rollup shape, registered as ``activity``: whole keys from
     ``key_activity``, the rest event by event from ``scoped``. Held in Arrow, which costs less
     than a temporary table for rows read a few times and dropped."""
+    columns = f"{', '.join(GROUPS)}, minute, n, first_seq, first_time, last_time, bytes_out"
     table = con.sql(
-        f"SELECT {', '.join(GROUPS)}, minute, n, first_seq, first_time, last_time, bytes_out FROM {ACTIVITY} "
-        f"WHERE access_key_id IN ({sql_strings(full)}) "
+        f"{key_rows(columns, full, ACTIVITY)} "
         f"UNION ALL SELECT {EVENT_GROUPS}, date_trunc('minute', event_time), 1, seq, event_time, event_time, "
         "coalesce(bytes_out, 0) FROM scoped"
     ).to_arrow_table()
@@ -136,8 +136,7 @@ def _lists(
 def _resources(con: duckdb.DuckDBPyConnection, full: list[str]) -> list[dict[str, Any]]:
     rows = con.execute(
         "WITH touched AS ("
-        f" SELECT resource, kind, writes, reads, errors, first_seq FROM {KEY_RESOURCES} "
-        f" WHERE access_key_id IN ({sql_strings(full)}) "
+        f" {key_rows('resource, kind, writes, reads, errors, first_seq', full, KEY_RESOURCES)} "
         " UNION ALL SELECT r.resource, r.kind, (r.write AND s.error_code IS NULL)::INT, "
         " (NOT r.write AND s.error_code IS NULL)::INT, (s.error_code IS NOT NULL)::INT, s.seq "
         f" FROM scoped s JOIN {RESOURCES} r ON r.seq = s.seq) "
@@ -149,35 +148,33 @@ def _resources(con: duckdb.DuckDBPyConnection, full: list[str]) -> list[dict[str
     ]
 
 
-#: The names as SQL literals: a constant list reaches the scan as a filter on ``event_name`` alone,
-#: so only the few matching rows have their other columns read (a parameter list does not).
-_NOTABLE_NAMES = ", ".join(f"'{name}'" for name in sorted(DEFENSE_EVASION | PERSISTENCE) if name.isalnum())
+NOTABLE = "notable_events"
+
+
+def _build_notable(con: duckdb.DuckDBPyConnection) -> None:
+    """The case's persistence (successful calls only) and defence evasion (attempts too), with
+    their targets: a few rows that every pivot then matches against its in-scope events."""
+    con.execute(
+        f"CREATE OR REPLACE TABLE {NOTABLE} AS SELECT s.seq, list_contains($evasion, s.event_name) AS evasion, "
+        "s.event_id, s.event_time, s.event_name, s.recipient_account_id, s.identity_arn, s.error_code, s.issued_key, "
+        "list(r.resource ORDER BY r.resource) FILTER (WHERE r.resource IS NOT NULL) AS resources "
+        f"FROM events s LEFT JOIN {RESOURCES} r ON r.seq = s.seq "
+        "WHERE s.event_name IN (SELECT unnest($names::VARCHAR[])) "
+        "AND (list_contains($evasion, s.event_name) OR s.error_code IS NULL) "
+        "GROUP BY ALL ORDER BY s.seq",
+        {"evasion": sorted(DEFENSE_EVASION), "names": sorted(DEFENSE_EVASION | PERSISTENCE)},
+    )
+
+
+#: The derived table this module keeps (see ``derived.ensure_derived``); it reads ``event_resources``.
+DERIVED = {NOTABLE: _build_notable}
 
 
 def _notable(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
-    """Persistence (successful calls only) and defence evasion (attempts too), with their targets.
-
-    Few events have these names, so they are picked from ``events`` by name first and only then
-    matched against the pivot's in-scope events, whichever way those were summarised.
-    """
-    seqs = [
-        seq
-        for (seq,) in con.execute(
-            f"SELECT seq FROM events WHERE event_name IN ({_NOTABLE_NAMES}) "
-            "AND seq IN (SELECT seq FROM pv WHERE in_scope)"
-        ).fetchall()
-    ]
-    if not seqs:
-        return {"persistence": [], "defense_evasion": []}
+    """Persistence and defence evasion among the pivot's in-scope events, in time order."""
     rows = con.execute(
-        "SELECT list_contains($evasion, s.event_name), s.event_id, s.event_time, s.event_name, "
-        "s.recipient_account_id, s.identity_arn, s.error_code, s.issued_key, "
-        "list(r.resource ORDER BY r.resource) FILTER (WHERE r.resource IS NOT NULL) "
-        f"FROM events s LEFT JOIN {RESOURCES} r ON r.seq = s.seq "
-        "WHERE s.seq IN (SELECT unnest($seqs::BIGINT[])) "
-        "AND (list_contains($evasion, s.event_name) OR s.error_code IS NULL) "
-        "GROUP BY s.seq, 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY s.seq",
-        {"evasion": sorted(DEFENSE_EVASION), "seqs": seqs},
+        "SELECT evasion, event_id, event_time, event_name, recipient_account_id, identity_arn, error_code, "
+        f"issued_key, resources FROM {NOTABLE} WHERE seq IN (SELECT seq FROM pv WHERE in_scope) ORDER BY seq"
     ).fetchall()
     keys = ("event_id", "event_time", "event_name", "account", "principal", "error_code", "issued_key", "resources")
     out: dict[str, list[dict[str, Any]]] = {"persistence": [], "defense_evasion": []}

@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 
 from investigations.activity import DERIVED as ACTIVITY_DERIVED
+from investigations.blast import DERIVED as NOTABLE_DERIVED
 from investigations.blast import identities, summarise
 from investigations.derived import ensure_derived
 from investigations.lineage import DERIVED as LINKS_DERIVED
@@ -32,7 +33,7 @@ from investigations.resources import resource_where
 from investigations.store import EventStore
 
 #: The derived tables a pivot reads, in build order (the rollups read the resource index).
-TABLES = {**RESOURCES_DERIVED, **LINKS_DERIVED, **ACTIVITY_DERIVED}
+TABLES = {**RESOURCES_DERIVED, **LINKS_DERIVED, **ACTIVITY_DERIVED, **NOTABLE_DERIVED}
 TARGET_KINDS = ("event", "access_key", "principal", "ip", "user_agent", "resource")
 #: Seed keys described one by one (identity, ancestors, origin); a busy NAT address has many.
 ACTOR_LIMIT = 50

@@ -16,11 +16,9 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
-from investigations.activity import DERIVED as ACTIVITY_DERIVED
 from investigations.case import Case
 from investigations.derived import ensure_derived
-from investigations.lineage import DERIVED as LINKS_DERIVED
-from investigations.resources import DERIVED as RESOURCES_DERIVED
+from investigations.pivot import TABLES as PIVOT_TABLES
 from investigations.textsafe import clean
 from tui.commands import Extra
 from tui.messages import CaseChanged, LoadFinished, LoadProgress, Pivot, StoreChanged
@@ -134,7 +132,7 @@ class WorkbenchScreen(Screen[None]):
         """Build the engine's resource index, lineage table and key rollups now, so the first pivot is quick."""
         self.app.call_from_thread(self._set_indexing, True)
         try:
-            ensure_derived(self.reader.store, {**RESOURCES_DERIVED, **LINKS_DERIVED, **ACTIVITY_DERIVED})
+            ensure_derived(self.reader.store, PIVOT_TABLES)
         finally:
             self.app.call_from_thread(self._set_indexing, False)
 
