@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -21,6 +21,9 @@ import pyarrow as pa
 from investigations.athena import create_athena_view
 from investigations.model import EVENT_COLUMNS, Event, duckdb_type
 from investigations.staging import Staging, drop_orphans
+
+if TYPE_CHECKING:
+    from investigations.textindex import TextIndex
 
 SCHEMA_VERSION = "1"
 MEMORY_LIMIT = "1GB"
@@ -45,7 +48,10 @@ class EventStore:
 
     def __init__(self, path: Path | str, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         self._lock = threading.RLock()
+        self._text_index: TextIndex | None = None
+        self._text_index_lock = threading.Lock()  # not ``_lock``: an ingest holds that for whole batches
         try:
             # DuckDB's default cache is 80% of RAM; the ingest keeps its own rows in Arrow, so a
             # 1 GiB cache keeps the whole process near the 2 GiB the benchmark holds it to.
@@ -85,6 +91,16 @@ class EventStore:
     def close(self) -> None:
         with self._lock:
             self.con.close()
+
+    @property
+    def text_index(self) -> TextIndex:
+        """The free-text index beside this store (a cache; see textindex.py)."""
+        with self._text_index_lock:
+            if self._text_index is None:
+                from investigations.textindex import TextIndex  # Hyperscan loads only for free text
+
+                self._text_index = TextIndex(self)
+            return self._text_index
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection for one worker thread, sharing this database."""

@@ -71,7 +71,7 @@ def _filter(case: Case, expr: str) -> Selection:
         return [ip for ip, _ in case.store.distinct("source_ip", "source_ip IS NOT NULL", limit=1_000_000)]
 
     try:
-        compiled = parse(expr, ips=addresses)
+        compiled = parse(expr, ips=addresses, search=case.store.text_index.search)  # the index when current
     except QueryError as exc:
         raise ScopeError(f"filter {expr!r}: {exc.message} (at character {exc.position + 1})") from None
     return Selection(compiled.where, tuple(compiled.params), f"filter:{expr}")

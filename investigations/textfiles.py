@@ -1,0 +1,212 @@
+"""The text index on disk: its three files, the header that commits them, and appending records.
+
+See textindex.py for what the index is for and why the header is the commit point; this module
+keeps the byte-level rules in one place: records are appended straight from DuckDB's Arrow buffers
+(no per-record Python work), each record followed by ``\\n`` and its own newlines stored as 0xFF.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import duckdb
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from investigations.casefile.persist import atomic_write
+from investigations.textsearch import INNER_NEWLINE, SEPARATOR
+
+VERSION = 1
+#: Rows per Arrow batch read from DuckDB: about 150 MB of JSON, well inside 32-bit Arrow offsets.
+BATCH_ROWS = 100_000
+_PAIR = 16  # bytes per (rid, end) pair in the offsets file
+
+Stamp = tuple[int, int, int]
+
+
+class TextIndexError(RuntimeError):
+    """The index could not be written; free text keeps working through the DuckDB scan."""
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """What the index holds: records for rids up to ``covered`` of store ``store_id``."""
+
+    store_id: str
+    covered: int
+    length: int
+    records: int
+    version: int = VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A consistent, read-only view of the index as one header describes it."""
+
+    header: Header
+    stamp: Stamp
+    view: memoryview
+    ends: np.ndarray
+    rids: np.ndarray
+
+
+class TextFiles:
+    """The index's files beside ``store_path`` and the rules for trusting them."""
+
+    def __init__(self, store_path: Path) -> None:
+        self.text = store_path.with_name(store_path.name + ".text")
+        self.offsets = store_path.with_name(store_path.name + ".text.offsets")
+        self.header = store_path.with_name(store_path.name + ".text.json")
+
+    def header_stamp(self) -> Stamp | None:
+        try:
+            info = self.header.stat()
+        except FileNotFoundError:
+            return None
+        return info.st_ino, info.st_mtime_ns, info.st_size
+
+    def _read_header(self) -> tuple[Header, Stamp] | None:
+        try:
+            with open(self.header, "rb") as handle:
+                info = os.fstat(handle.fileno())
+                fields = orjson.loads(handle.read())
+            header = Header(**fields)
+        except (OSError, orjson.JSONDecodeError, TypeError):
+            return None
+        if header.version != VERSION:
+            return None
+        return header, (info.st_ino, info.st_mtime_ns, info.st_size)
+
+    def _consistent(self, header: Header) -> bool:
+        """The files hold at least what the header claims, and the offsets end where the text does."""
+        try:
+            if self.text.stat().st_size < header.length or self.offsets.stat().st_size < header.records * _PAIR:
+                return False
+        except FileNotFoundError:
+            return False
+        if not header.records:
+            return header.length == 0
+        last = np.fromfile(self.offsets, dtype="<i8", count=2, offset=(header.records - 1) * _PAIR)
+        with open(self.text, "rb") as text:
+            text.seek(header.length - 1)
+            return int(last[1]) == header.length and text.read(1) == bytes([SEPARATOR])
+
+    def snapshot(self) -> Snapshot | None:
+        """The index as the header on disk describes it, or None when that cannot be trusted."""
+        found = self._read_header()
+        if found is None or not self._consistent(found[0]):
+            return None
+        header, stamp = found
+        pairs = np.fromfile(self.offsets, dtype="<i8", count=header.records * 2).reshape(-1, 2)
+        if header.length:
+            with open(self.text, "rb") as text:
+                view = memoryview(mmap.mmap(text.fileno(), header.length, access=mmap.ACCESS_READ))
+        else:
+            view = memoryview(b"")
+        return Snapshot(header, stamp, view, np.ascontiguousarray(pairs[:, 1]), np.ascontiguousarray(pairs[:, 0]))
+
+    def usable(self, store_id: str, top: int) -> Header | None:
+        """The header to extend from, after cutting off crash leftovers; None means rebuild."""
+        found = self._read_header()
+        if found is None:
+            return None
+        header = found[0]
+        if header.store_id != store_id or header.covered > top or not self._consistent(header):
+            return None
+        if self.text.stat().st_size > header.length:
+            os.truncate(self.text, header.length)
+        if self.offsets.stat().st_size > header.records * _PAIR:
+            os.truncate(self.offsets, header.records * _PAIR)
+        return header
+
+    def drop(self) -> None:
+        """Withdraw the index (the header goes first, so nothing half-written is ever trusted)."""
+        self.header.unlink(missing_ok=True)
+
+    def temporaries(self) -> tuple[Path, Path]:
+        """Where a rebuild writes before moving into place (named so a case's open sweeps them)."""
+        return (self.text.with_name(f".{self.text.name}.tmp"), self.offsets.with_name(f".{self.offsets.name}.tmp"))
+
+    def commit(self, header: Header) -> None:
+        atomic_write(self.header, orjson.dumps(asdict(header)))
+
+
+def append_records(
+    con: duckdb.DuckDBPyConnection,
+    header: Header,
+    top: int,
+    text_out: BinaryIO,
+    offsets_out: BinaryIO,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Header:
+    """Append the raw records after ``header.covered`` up to ``top``; returns the header for them.
+
+    Both files are synced before returning, so the caller may commit the header at once.
+    """
+    total = int(con.execute(
+        "SELECT count(*) FROM raw_events WHERE rid > ? AND rid <= ?", [header.covered, top]
+    ).fetchall()[0][0])
+    # No ORDER BY: DuckDB returns rows in insertion order, which is rid order (checked below).
+    reader = con.sql(
+        "SELECT rid, raw, contains(raw, chr(10)) AS multiline FROM raw_events WHERE rid > ? AND rid <= ?",
+        params=[header.covered, top],
+    ).to_arrow_reader(BATCH_ROWS)
+    length, records, last, done = header.length, header.records, header.covered, 0
+    complete = True
+    if progress is not None and total:
+        progress(0, total)
+    for batch in reader:
+        if cancel is not None and cancel.is_set():
+            complete = False
+            break
+        if not batch.num_rows:
+            continue
+        rids = batch.column(0).to_numpy()
+        check_ascending(rids, last)
+        data, sizes = _records(batch.column(1), bool(pc.any(batch.column(2)).as_py()))
+        ends = length + np.cumsum(sizes, dtype=np.int64)
+        text_out.write(data)
+        offsets_out.write(np.column_stack((rids, ends)).astype("<i8").tobytes())
+        length, records, last = int(ends[-1]), records + len(rids), int(rids[-1])
+        done += len(rids)
+        if progress is not None:
+            progress(done, total)
+    for handle in (text_out, offsets_out):
+        handle.flush()
+        os.fsync(handle.fileno())
+    return Header(header.store_id, top if complete else last, length, records)
+
+
+def _records(raw: pa.Array, multiline: bool) -> tuple[memoryview | np.ndarray, np.ndarray]:
+    """The batch's records, each followed by ``\\n``, as one buffer (Arrow's own, when no record
+    holds a newline), and each record's size in it."""
+    joined = pc.binary_join_element_wise(raw, "", "\n", null_handling="replace", null_replacement="")
+    width = np.int64 if pa.types.is_large_string(joined.type) else np.int32
+    bounds = np.frombuffer(joined.buffers()[1], dtype=width)[joined.offset : joined.offset + len(joined) + 1]
+    sizes = np.diff(bounds).astype(np.int64)
+    data = memoryview(joined.buffers()[2])[int(bounds[0]) : int(bounds[-1])]
+    if not multiline:
+        return data, sizes
+    flat = np.frombuffer(data, dtype=np.uint8).copy()
+    flat[flat == SEPARATOR] = INNER_NEWLINE
+    flat[np.cumsum(sizes) - 1] = SEPARATOR
+    return flat, sizes
+
+
+def check_ascending(rids: np.ndarray, after: int) -> None:
+    """Raw rows must arrive in rid order (DuckDB keeps insertion order, and ingest appends rids in
+    order); anything else would file records under the wrong rids, so it stops the build."""
+    if len(rids) and (rids[0] <= after or bool(np.any(rids[1:] <= rids[:-1]))):
+        raise TextIndexError(
+            "raw_events came back out of rid order; the text index was not written (free text keeps "
+            "using the DuckDB scan)"
+        )
