@@ -2,7 +2,9 @@
 
 ``make_app`` is the one way to build it, for the command line and for tests alike. Loading runs
 in a thread worker that survives screen changes: the workbench opens as soon as the first events
-are stored and keeps receiving progress until the last source is in.
+are stored and keeps receiving progress until the last source is in. Another worker keeps the
+free-text index (investigations/textindex.py) level with the store after the case opens and
+whenever loading lands events; until it is, free text is answered by a DuckDB scan.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from investigations.store import StoreError
 from investigations.textsafe import clean
 from tui.cli_open import data_dir, remember_case
 from tui.commands import ActionCommands
-from tui.messages import LoadFinished, LoadProgress, StoreChanged
+from tui.messages import LoadFinished, LoadProgress, StoreChanged, TextIndexing
 from tui.reader import Reader
 
 if TYPE_CHECKING:
@@ -66,6 +68,9 @@ class TrailhoundApp(App[int]):
         self.workbench: WorkbenchScreen | None = None
         self.job: Job | None = None
         self._ingest_done.set()
+        self._text_index_stop = threading.Event()
+        #: What the free-text indexer is doing, for the workbench's top bar ("" when idle).
+        self.text_indexing = ""
 
     def on_mount(self) -> None:
         if self.launch.case_dir is None:
@@ -109,6 +114,7 @@ class TrailhoundApp(App[int]):
             self.load_sources(job)
         if self.reader.count():
             self.show_workbench()
+            self.call_after_refresh(self.index_text)  # after the first frame: opening comes first
         elif job is not None:
             from tui.screens.loading import LoadingScreen
 
@@ -152,6 +158,7 @@ class TrailhoundApp(App[int]):
             self.show_workbench()
         else:
             self._forward(message)
+        self.index_text()
 
     @on(LoadFinished)
     def _finished(self, message: LoadFinished) -> None:
@@ -177,6 +184,37 @@ class TrailhoundApp(App[int]):
         elif isinstance(screen, LoadingScreen):
             screen.finished(message)
         self._forward(message)
+        self.index_text()
+
+    @work(thread=True, exclusive=True, group="text-index", exit_on_error=False)
+    def index_text(self) -> None:
+        """Extend (or build) the free-text index to every stored event, with progress on the top bar.
+
+        Reports by message, never ``call_from_thread``: closing the app must not wait on this thread.
+        """
+        if self.reader is None:
+            return
+
+        def progress(done: int, total: int) -> None:
+            self.post_message(TextIndexing(f"indexing free text {done * 100 // max(total, 1)}%"))
+
+        error = None
+        try:
+            self.reader.store.text_index.update(progress, cancel=self._text_index_stop)
+        except Exception as exc:  # a full disk, a damaged file: free text keeps using the DuckDB scan
+            error = f"{exc.__class__.__name__}: {exc}"
+        self.post_message(TextIndexing("", error))
+
+    @on(TextIndexing)
+    def _text_indexing(self, message: TextIndexing) -> None:
+        from tui.widgets.topbar import TopBar
+
+        if message.error:
+            self._announce(f"Free-text index not updated ({clean(message.error, 200)}); free text scans instead",
+                           "warning")
+        self.text_indexing = message.status
+        if self.workbench is not None and self.workbench.is_mounted:
+            self.workbench.query_one(TopBar).update_title()
 
     def _announce(self, text: str, severity: SeverityLevel) -> None:
         self.notify(text, severity=severity, timeout=10, markup=False)
@@ -204,6 +242,7 @@ class TrailhoundApp(App[int]):
 
     def on_unmount(self) -> None:
         self.cancel_loading.set()
+        self._text_index_stop.set()  # the free-text indexer commits what it has written, then stops
         self._ingest_done.wait(timeout=60)  # the store must not close under a writer
         if self.reader is not None:
             self.reader.close()

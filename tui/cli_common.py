@@ -1,4 +1,5 @@
-"""What every subcommand shares: case opening, JSON output, time options and exit codes.
+"""What every subcommand shares: case opening, JSON output, time options, exit codes, and bringing
+the free-text index up to date after a command added events.
 
 Contract (DESIGN §4): ``--json`` prints exactly one JSON object on stdout and human progress goes
 to stderr; exit 0 when done, 1 when done but some inputs were rejected, 2 for usage errors or
@@ -78,6 +79,36 @@ def print_json(obj: Any) -> None:
 def say(message: str) -> None:
     """Human progress and notes: always stderr, so stdout stays machine-readable."""
     print(message, file=sys.stderr, flush=True)
+
+
+def index_text(case: Case, summary: bool = True) -> None:
+    """Extend (or build) the case's free-text index after new events, with a progress line on stderr
+    (and a summary line, unless the command prints JSON).
+
+    The index is a cache: when it cannot be written (a full disk, say), free-text filters fall back
+    to scanning the store, so this reports the problem and carries on.
+    """
+    live = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if live:
+            sys.stderr.write(f"\r\x1b[Kindexing free text: {done:,}/{total:,} records")
+            sys.stderr.flush()
+
+    try:
+        report = case.store.text_index.update(progress)
+    except Exception as exc:  # the events are in; a cache that failed must not fail the command
+        say(f"free-text index not updated ({exc}); free-text filters will scan the store instead")
+        return
+    finally:
+        if live:
+            sys.stderr.write("\r\x1b[K")
+    if summary and report is not None and report.added:
+        verb = "built" if report.rebuilt else "extended"
+        say(
+            f"free-text index {verb}: {report.records:,} records, {report.bytes / 2**20:,.0f} MiB, "
+            f"in {report.seconds:.1f}s"
+        )
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> int:

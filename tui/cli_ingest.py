@@ -15,6 +15,7 @@ from tui.cli_common import (
     add_case_arg,
     add_window_args,
     csv_arg,
+    index_text,
     open_case,
     print_json,
     say,
@@ -108,11 +109,12 @@ def run(argv: list[str]) -> int:
     bar = _Bar()
     with open_case(args.case, create=True) as case:
         report = ingest_sources(case, args.sources, options, progress=bar)
-    bar.done()
+        bar.done()
+        if not args.json:
+            summarise(report)
+        index_text(case, summary=not args.json)
     if args.json:
         print_json(report.as_dict())
-    else:
-        summarise(report)
     usable = report.events_added + report.duplicates + report.digests
     if usable == 0:
         return EXIT_USAGE  # nothing in what was given could be used

@@ -21,6 +21,7 @@ from tui.cli_common import (
     UsageError,
     add_case_arg,
     csv_arg,
+    index_text,
     open_case,
     print_json,
     say,
@@ -130,11 +131,12 @@ def run(argv: list[str]) -> int:
             bar.done()
             say("cut off: what arrived is in the case; run the same command again to resume")
             raise
-    bar.done()
+        bar.done()
+        if not args.json:
+            summarise(report)
+        index_text(case, summary=not args.json)
     if args.json:
         print_json(report.as_dict())
-    else:
-        summarise(report)
     failed = [s for s in report.regions.values() if s.failed]
     if report.regions and len(failed) == len(report.regions) and report.ingest.events_added == 0:
         return EXIT_USAGE

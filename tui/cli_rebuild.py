@@ -11,7 +11,7 @@ import argparse
 
 from investigations.casefile.rebuild import RebuildReport, rebuild
 from investigations.textsafe import clean
-from tui.cli_common import EXIT_OK, EXIT_REJECTED, add_case_arg, open_case, print_json, say
+from tui.cli_common import EXIT_OK, EXIT_REJECTED, add_case_arg, index_text, open_case, print_json, say
 from tui.cli_ingest import _Bar
 
 
@@ -49,9 +49,10 @@ def run(argv: list[str]) -> int:
     bar = _Bar()
     with open_case(args.case) as case:
         report = rebuild(case, progress=bar, workers=args.workers)
-    bar.done()
+        bar.done()
+        if not args.json:
+            summarise(report)
+        index_text(case, summary=not args.json)
     if args.json:
         print_json(report.as_dict())
-    else:
-        summarise(report)
     return EXIT_OK if report.clean else EXIT_REJECTED

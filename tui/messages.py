@@ -48,3 +48,11 @@ class Pivot(Message):
 @dataclass
 class CaseChanged(Message):
     """Bookmarks, notes or findings changed: marks and the case panel should refresh."""
+
+
+@dataclass
+class TextIndexing(Message):
+    """The free-text indexer's progress ("" once it is idle), and the error that stopped it, if any."""
+
+    status: str
+    error: str | None = None

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -144,6 +145,11 @@ class Reader:
     def raw(self, rid: int) -> str | None:
         found = self.fetch("SELECT raw FROM raw_events WHERE rid = ?", [rid])
         return found[0][0] if found else None
+
+    def text_search(self, term: str) -> np.ndarray | None:
+        """Rids of the records holding ``term``, from the text index when it is current (else None,
+        and the filter scans with DuckDB)."""
+        return self.store.text_index.search(term, self.con)
 
     def source_ips(self) -> list[str]:
         return [ip for (ip,) in self.fetch("SELECT DISTINCT source_ip FROM events WHERE source_ip IS NOT NULL")]

@@ -160,7 +160,7 @@ class EventsPane(Vertical):
         started = time.perf_counter()
         worker = get_current_worker()
         try:
-            compiled = parse(text, ips=self._source_ips)
+            compiled = parse(text, ips=self._source_ips, search=self.reader.text_search)
         except QueryError as exc:
             self.post_message(self._Loaded(token, None, None, 0.0, exc))
             return

@@ -58,6 +58,9 @@ class TopBar(Horizontal):
         text.append(f" · {self.events:,} events", style="dim")
         if self.indexing:
             text.append(" · indexing resources and lineage…", style="dim italic")
+        text_indexing = getattr(self.app, "text_indexing", "")  # the app's worker keeps it
+        if text_indexing:
+            text.append(f" · {text_indexing}", style="dim italic")
         if self.loading:
             text.append(f" · {self.loading}", style="bold yellow")
         self.query_one("#title", Static).update(text)

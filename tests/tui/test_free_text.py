@@ -1,0 +1,43 @@
+"""Free-text filters in the workbench, answered by the text index the app builds after opening.
+
+Expected rows are read off the scenario (tests/tui/scenario.py): corp-data appears in E2's and
+E7's resources and E10's request; pwn2 is the session E8 mints and E9 acts as; E9's user agent
+carries Rich markup; only E6 (DeleteTrail) names org-trail.
+"""
+
+from __future__ import annotations
+
+from tests.tui.conftest import SIZE, screen_text, settle
+from tests.tui.test_workbench import apply_filter, names, status
+from tui.messages import TextIndexing
+
+
+async def test_free_text_filters_use_the_index_built_after_opening(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.reader.store.text_index.current() is not None  # built in the background
+        assert app.reader.text_search("corp-data") is not None
+        for text, expected in (
+            ("CORP-DATA", ["PutObject", "GetObject", "GetObject"]),
+            ("pwn2", ["AssumeRole", "ListBuckets"]),
+            ("[bold", ["ListBuckets"]),
+            ("deletetrail*org-trail", ["DeleteTrail"]),
+            ("pwn2 -name:AssumeRole", ["ListBuckets"]),
+            ("no-such-thing-anywhere", []),
+        ):
+            await apply_filter(pilot, text)
+            assert names(app) == expected, text
+            assert status(app).startswith(f"{len(expected)} event"), text
+
+
+async def test_the_top_bar_says_while_free_text_is_being_indexed(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "indexing free text" not in screen_text(app)
+        app.post_message(TextIndexing("indexing free text 40%"))
+        await pilot.pause()
+        assert "indexing free text 40%" in screen_text(app)
+        app.post_message(TextIndexing("", "OSError: [Errno 28] No space left on device"))
+        await pilot.pause()
+        assert "indexing free text" not in screen_text(app)
+        assert any("free text scans instead" in n.message for n in app._notifications)
