@@ -2,7 +2,8 @@
 
 See textindex.py for what the index is for and why the header is the commit point; this module
 keeps the byte-level rules in one place: records are appended straight from DuckDB's Arrow buffers
-(no per-record Python work), each record followed by ``\\n`` and its own newlines stored as 0xFF.
+(no per-record Python work), each record followed by ``\\n`` and its own newlines stored as 0xFF,
+noting on the way which of the characters DuckDB lowercases to ASCII occur (textsearch.py).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from investigations.casefile.persist import atomic_write
-from investigations.textsearch import INNER_NEWLINE, SEPARATOR
+from investigations.textsearch import INNER_NEWLINE, SEPARATOR, ascii_folds
 
-VERSION = 1
+VERSION = 2
 #: Rows per Arrow batch read from DuckDB: about 150 MB of JSON, well inside 32-bit Arrow offsets.
 BATCH_ROWS = 100_000
 _PAIR = 16  # bytes per (rid, end) pair in the offsets file
@@ -38,12 +39,14 @@ class TextIndexError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Header:
-    """What the index holds: records for rids up to ``covered`` of store ``store_id``."""
+    """What the index holds: records for rids up to ``covered`` of store ``store_id``, in ``length``
+    bytes; ``folds``: which non-ASCII characters that lowercase to ASCII occur in them."""
 
     store_id: str
     covered: int
     length: int
     records: int
+    folds: tuple[str, ...] = ()
     version: int = VERSION
 
 
@@ -78,8 +81,8 @@ class TextFiles:
             with open(self.header, "rb") as handle:
                 info = os.fstat(handle.fileno())
                 fields = orjson.loads(handle.read())
-            header = Header(**fields)
-        except (OSError, orjson.JSONDecodeError, TypeError):
+            header = Header(**{**fields, "folds": tuple(fields.get("folds") or ())})
+        except (OSError, orjson.JSONDecodeError, TypeError, AttributeError):
             return None
         if header.version != VERSION:
             return None
@@ -155,10 +158,14 @@ def append_records(
     total = int(con.execute(
         "SELECT count(*) FROM raw_events WHERE rid > ? AND rid <= ?", [header.covered, top]
     ).fetchall()[0][0])
+    folds = sorted(ascii_folds())
+    present = set(header.folds)
     # No ORDER BY: DuckDB returns rows in insertion order, which is rid order (checked below).
     reader = con.sql(
-        "SELECT rid, raw, contains(raw, chr(10)) AS multiline FROM raw_events WHERE rid > ? AND rid <= ?",
-        params=[header.covered, top],
+        "SELECT rid, raw, contains(raw, chr(10)) AS multiline"
+        + "".join(f", contains(raw, ?) AS fold{i}" for i in range(len(folds)))
+        + " FROM raw_events WHERE rid > ? AND rid <= ?",
+        params=[*folds, header.covered, top],
     ).to_arrow_reader(BATCH_ROWS)
     length, records, last, done = header.length, header.records, header.covered, 0
     complete = True
@@ -177,13 +184,14 @@ def append_records(
         text_out.write(data)
         offsets_out.write(np.column_stack((rids, ends)).astype("<i8").tobytes())
         length, records, last = int(ends[-1]), records + len(rids), int(rids[-1])
+        present.update(ch for i, ch in enumerate(folds) if pc.any(batch.column(3 + i)).as_py())
         done += len(rids)
         if progress is not None:
             progress(done, total)
     for handle in (text_out, offsets_out):
         handle.flush()
         os.fsync(handle.fileno())
-    return Header(header.store_id, top if complete else last, length, records)
+    return Header(header.store_id, top if complete else last, length, records, tuple(sorted(present)))
 
 
 def _records(raw: pa.Array, multiline: bool) -> tuple[memoryview | np.ndarray, np.ndarray]:

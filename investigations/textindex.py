@@ -86,16 +86,18 @@ class TextIndex:
     def search(self, term: str, con: duckdb.DuckDBPyConnection | None = None) -> np.ndarray | None:
         """Rids (ascending int64) of records whose raw JSON holds ``term`` as ``raw ILIKE`` reads it.
 
-        None when the index does not cover every finalized event (or Hyperscan is missing, or
-        refuses the pattern): the caller then scans with DuckDB, which gives the same answer.
+        None when the index does not cover every finalized event, when Hyperscan is missing or
+        refuses the pattern, or when the term is in so many records that scanning is quicker: the
+        caller then scans with DuckDB, which gives the same answer.
         """
         snapshot = self.current(con)
         if snapshot is None:
             return None
-        database = textsearch.compiled(term)
+        database = textsearch.compiled(term, textsearch.ascii_folds() - frozenset(snapshot.header.folds))
         if database is None:
             return None
-        return snapshot.rids[textsearch.matching_records(database, snapshot.view, snapshot.ends)]
+        found = textsearch.matching_records(database, snapshot.view, snapshot.ends)
+        return None if found is None else snapshot.rids[found]
 
     def _load(self) -> Snapshot | None:
         """The snapshot of the header on disk, re-read only when the header file changed."""

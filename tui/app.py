@@ -192,6 +192,8 @@ class TrailhoundApp(App[int]):
 
         Reports by message, never ``call_from_thread``: closing the app must not wait on this thread.
         """
+        from investigations import textsearch  # Hyperscan loads here, not before the first frame
+
         if self.reader is None:
             return
 
@@ -201,6 +203,7 @@ class TrailhoundApp(App[int]):
         error = None
         try:
             self.reader.store.text_index.update(progress, cancel=self._text_index_stop)
+            textsearch.prepare()  # the case-folding table, so the first free-text filter does not wait for it
         except Exception as exc:  # a full disk, a damaged file: free text keeps using the DuckDB scan
             error = f"{exc.__class__.__name__}: {exc}"
         self.post_message(TextIndexing("", error))

@@ -107,6 +107,19 @@ def test_new_events_leave_the_index_stale_until_it_is_extended(case, tmp_path: P
     assert case.store.text_index.update().added == 0  # already level
 
 
+def test_a_character_that_lowercases_to_ascii_is_noted_when_it_arrives(case, tmp_path: Path):
+    # Patterns leave out İ and the Kelvin sign while the text holds neither; an extend must notice.
+    case.store.text_index.update()
+    header = case.store.text_index.files.header
+    assert orjson.loads(header.read_bytes())["folds"] == []
+    ingest(case, write(tmp_path / "b.json", records(6, 1, "25\u212a and ISTANBUL")))
+    case.store.text_index.update()
+    assert orjson.loads(header.read_bytes())["folds"] == ["\u212a"]
+    assert list(case.store.text_index.search("25k")) == [6]
+    assert ids(case, "25k", indexed=True) == ids(case, "25k", indexed=False) == {"ev-0006"}
+    assert ids(case, "istanbul", indexed=True) == {"ev-0006"}
+
+
 def test_leftovers_past_the_header_are_cut_off(case):
     case.store.text_index.update()
     files = case.store.text_index.files

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from investigations.case import Case
 from investigations.evidence import SourceOptions, ingest_sources
 from investigations.query import QueryError, parse
+from investigations.textsearch import THREADS, plan
 
 
 def record(n: int, name: str, *, head: dict | None = None, tail: dict | None = None, **fields: object) -> dict:
@@ -171,3 +172,10 @@ def terms(draw: st.DrawFn) -> str:
 @given(term=terms())
 def test_index_matches_the_scan_on_generated_terms(case, term):
     assert ids(case, quoted(term), indexed=True) == ids(case, quoted(term), indexed=False), repr(term)
+
+
+def test_the_scan_plan_follows_how_many_records_match():
+    assert plan(0.001, 1_000_000) == THREADS  # rare: parallel threads
+    assert plan(0.4, 1_000_000) == 1  # dense: one thread, no fight over the GIL between callbacks
+    assert plan(0.9, 1_000_000) is None  # nearly everything: the DuckDB scan is quicker
+    assert plan(0.9, 10_000) == 1  # ... unless there are few records anyway
