@@ -69,6 +69,7 @@ class TrailhoundApp(App[int]):
         self.job: Job | None = None
         self._ingest_done.set()
         self._text_index_stop = threading.Event()
+        self._indexer_busy = threading.Lock()  # held while the indexer works; closing waits for it
         #: What the free-text indexer is doing, for the workbench's top bar ("" when idle).
         self.text_indexing = ""
 
@@ -190,7 +191,8 @@ class TrailhoundApp(App[int]):
     def index_text(self) -> None:
         """Extend (or build) the free-text index to every stored event, with progress on the top bar.
 
-        Reports by message, never ``call_from_thread``: closing the app must not wait on this thread.
+        Reports by message, never ``call_from_thread``: closing the app waits for this worker (which
+        stops within one batch once told), so the worker must never wait for the app.
         """
         from investigations import textsearch  # Hyperscan loads here, not before the first frame
 
@@ -201,11 +203,16 @@ class TrailhoundApp(App[int]):
             self.post_message(TextIndexing(f"indexing free text {done * 100 // max(total, 1)}%"))
 
         error = None
-        try:
-            self.reader.store.text_index.update(progress, cancel=self._text_index_stop)
-            textsearch.prepare()  # the case-folding table, so the first free-text filter does not wait for it
-        except Exception as exc:  # a full disk, a damaged file: free text keeps using the DuckDB scan
-            error = f"{exc.__class__.__name__}: {exc}"
+        with self._indexer_busy:
+            if self._text_index_stop.is_set():  # the app is closing: the store may be gone
+                return
+            try:
+                index = self.reader.store.text_index
+                index.update(progress, cancel=self._text_index_stop)
+                index.current()  # loaded now (offsets, mapping), as is the case-folding table below,
+                textsearch.prepare()  # so the first free-text filter does not wait for either
+            except Exception as exc:  # a full disk, a damaged file: free text keeps using the DuckDB scan
+                error = f"{exc.__class__.__name__}: {exc}"
         self.post_message(TextIndexing("", error))
 
     @on(TextIndexing)
@@ -247,6 +254,8 @@ class TrailhoundApp(App[int]):
         self.cancel_loading.set()
         self._text_index_stop.set()  # the free-text indexer commits what it has written, then stops
         self._ingest_done.wait(timeout=60)  # the store must not close under a writer
+        if self._indexer_busy.acquire(timeout=60):  # nor under the indexer (one batch at most)
+            self._indexer_busy.release()
         if self.reader is not None:
             self.reader.close()
         if self.case is not None:
