@@ -11,6 +11,7 @@ from textual.widgets import Input
 from tests.tui.conftest import SIZE, screen_text, settle
 from tui.screens.help import HelpScreen
 from tui.screens.workbench import WorkbenchScreen
+from tui.widgets.events_pane import EventsPane
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.timeline import Timeline
 from tui.widgets.volume import VolumeChart
@@ -70,6 +71,20 @@ async def test_filter_selects_and_reports_count(app):
         await settle(pilot)
         assert names(app) == ["GetCallerIdentity", "AssumeRole"]
         assert app.screen.query_one(FilterBar).input.value == "ip:203.0.113.0/24 -error:*"
+
+
+async def test_a_reload_while_typing_keeps_the_hint_and_the_text(app):
+    # Loading lands more events while the responder types: the view reloads behind the bar.
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"name:Li")
+        app.screen.query_one(EventsPane).reload()
+        await settle(pilot)
+        assert status(app).startswith("typing a filter") or status(app).startswith("fields:")
+        assert app.screen.query_one(FilterBar).input.value == "name:Li"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert status(app).startswith("0 events")  # name:Li matches no name exactly: applied, counted
 
 
 async def test_filter_error_points_at_the_mistake(app):

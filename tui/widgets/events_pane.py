@@ -131,7 +131,7 @@ class EventsPane(Vertical):
             self.query_one(FilterBar).set_text(text)
         self._keep = (seq, event_id)
         self._token += 1
-        self.query_one(FilterBar).status(Text("querying…", style="dim"))
+        self._status(Text("querying…", style="dim"))
         self._run(self._token, scope, text, max(self.query_one(VolumeChart).size.width, self.app.size.width - 2))
 
     def reload(self) -> None:
@@ -214,9 +214,17 @@ class EventsPane(Vertical):
         self.last_seconds = message.seconds
         status = Text(f"{len(rows):,} events", style="bold")
         status.append(f" · {self.scope.title}", style="dim")
-        bar.status(status)
+        self._status(status)
         if not len(rows):
             self._show_detail()
+
+    def _status(self, status: Text) -> None:
+        """Progress and counts on the filter bar, unless the responder is typing there: a reload
+        (loading landed more events) must not replace the typing hint under their cursor. Applying
+        a filter moves the focus to the timeline first, so its own result always shows."""
+        bar = self.query_one(FilterBar)
+        if not bar.input.has_focus:
+            bar.status(status)
 
     # -- interaction --------------------------------------------------------------------------
     @on(FilterBar.Applied)
