@@ -99,6 +99,22 @@ class TextIndex:
         found = textsearch.matching_records(database, snapshot.view, snapshot.ends)
         return None if found is None else snapshot.rids[found]
 
+    def warm(self, cancel: threading.Event | None = None) -> None:
+        """Read the text file through once, so the first search does not wait for the disk.
+
+        The workbench calls this in the background after opening a case: on a cold page cache a
+        first search of a million-event index took 1.7 s against 0.2 s warm (measured), and a
+        sequential read costs a second or two of disk and next to no CPU. The kernel's WILLNEED
+        hints (madvise, posix_fadvise) did not bring the file in on this machine.
+        """
+        try:
+            with open(self.files.text, "rb", buffering=0) as text:
+                chunk = bytearray(16 << 20)
+                while text.readinto(chunk) and not (cancel is not None and cancel.is_set()):
+                    pass
+        except OSError:  # no index yet, or it was just replaced: nothing to warm
+            return
+
     def _load(self) -> Snapshot | None:
         """The snapshot of the header on disk, re-read only when the header file changed."""
         stamp = self.files.header_stamp()
