@@ -92,7 +92,8 @@ class Staging:
             con.execute("RESET force_compression")
             con.unregister("fresh_raw")
         self.next_rid += fresh.num_rows
-        self.tables.append(fresh.drop_columns(["raw"]).add_column(0, "rid", rids).select(_TYPED))
+        if fresh.num_rows:  # a batch of nothing but duplicates leaves nothing to merge
+            self.tables.append(fresh.drop_columns(["raw"]).add_column(0, "rid", rids).select(_TYPED))
         self.rows += fresh.num_rows
         seen = pc.value_counts(table.column("file_id")).to_pylist()
         kept = {v["values"]: v["counts"] for v in pc.value_counts(fresh.column("file_id")).to_pylist()}
