@@ -4,7 +4,7 @@
 Everything here describes the in-scope events: where the credential went (accounts, regions,
 roles), what it touched (resources written and read), what went wrong (errors), how much left
 (``bytesTransferredOut``), what it left behind (persistence) and what it tried to hide (defence
-evasion). ``nearby`` answers "what else came from here": other principals and keys seen from the
+evasion, see ``notable``). ``nearby`` answers "what else came from here": other principals and keys seen from the
 same addresses and user agents around the same time (the scope's window, else an hour either
 side of each burst of in-scope activity).
 """
@@ -19,63 +19,11 @@ import duckdb
 
 from investigations.activity import ACTIVITY, EVENT_GROUPS, GROUPS, KEY_RESOURCES, KEYLESS, key_rows
 from investigations.lineage_build import ACTOR_SQL
+from investigations.notable import notable
 from investigations.resources import TABLE as RESOURCES
 
 if TYPE_CHECKING:
     from investigations.pivot_events import Keys, Scope
-
-#: Successful calls that leave a way back in: keys, users, passwords, policies, trust.
-PERSISTENCE = frozenset(
-    {
-        "CreateAccessKey",
-        "CreateUser",
-        "CreateLoginProfile",
-        "UpdateLoginProfile",
-        "AttachUserPolicy",
-        "PutUserPolicy",
-        "AttachRolePolicy",
-        "PutRolePolicy",
-        "AttachGroupPolicy",
-        "PutGroupPolicy",
-        "AddUserToGroup",
-        "CreateRole",
-        "UpdateAssumeRolePolicy",
-        "CreatePolicyVersion",
-        "SetDefaultPolicyVersion",
-        "CreateVirtualMFADevice",
-        "EnableMFADevice",
-        "UploadSSHPublicKey",
-        "CreateServiceSpecificCredential",
-        "ImportKeyPair",
-        "CreateKeyPair",
-        "UpdateFunctionCode20150331v2",
-        "AddPermission20150331v2",
-    }
-)
-
-#: Calls (successful or not) that blind or weaken the defenders' view.
-DEFENSE_EVASION = frozenset(
-    {
-        "StopLogging",
-        "DeleteTrail",
-        "UpdateTrail",
-        "PutEventSelectors",
-        "PutInsightSelectors",
-        "DeleteEventDataStore",
-        "DeleteFlowLogs",
-        "DeleteDetector",
-        "UpdateDetector",
-        "DisassociateFromMasterAccount",
-        "DeleteConfigurationRecorder",
-        "StopConfigurationRecorder",
-        "DeleteDeliveryChannel",
-        "DisableSecurityHub",
-        "DeleteLogGroup",
-        "DeleteLogStream",
-        "PutBucketLogging",
-        "DeleteBucketPolicy",
-    }
-)
 
 _NEARBY_LIMIT = 50
 #: Beyond this many separate bursts of activity, neighbours are sought over their whole span.
@@ -146,41 +94,6 @@ def _resources(con: duckdb.DuckDBPyConnection, full: list[str]) -> list[dict[str
     return [
         {"resource": r, "kind": k, "writes": int(w), "reads": int(n), "errors": int(e)} for r, k, w, n, e, _ in rows
     ]
-
-
-NOTABLE = "notable_events"
-
-
-def _build_notable(con: duckdb.DuckDBPyConnection) -> None:
-    """The case's persistence (successful calls only) and defence evasion (attempts too), with
-    their targets: a few rows that every pivot then matches against its in-scope events."""
-    con.execute(
-        f"CREATE OR REPLACE TABLE {NOTABLE} AS SELECT s.seq, list_contains($evasion, s.event_name) AS evasion, "
-        "s.event_id, s.event_time, s.event_name, s.recipient_account_id, s.identity_arn, s.error_code, s.issued_key, "
-        "list(r.resource ORDER BY r.resource) FILTER (WHERE r.resource IS NOT NULL) AS resources "
-        f"FROM events s LEFT JOIN {RESOURCES} r ON r.seq = s.seq "
-        "WHERE s.event_name IN (SELECT unnest($names::VARCHAR[])) "
-        "AND (list_contains($evasion, s.event_name) OR s.error_code IS NULL) "
-        "GROUP BY ALL ORDER BY s.seq",
-        {"evasion": sorted(DEFENSE_EVASION), "names": sorted(DEFENSE_EVASION | PERSISTENCE)},
-    )
-
-
-#: The derived table this module keeps (see ``derived.ensure_derived``); it reads ``event_resources``.
-DERIVED = {NOTABLE: _build_notable}
-
-
-def _notable(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
-    """Persistence and defence evasion among the pivot's in-scope events, in time order."""
-    rows = con.execute(
-        "SELECT evasion, event_id, event_time, event_name, recipient_account_id, identity_arn, error_code, "
-        f"issued_key, resources FROM {NOTABLE} WHERE seq IN (SELECT seq FROM pv WHERE in_scope) ORDER BY seq"
-    ).fetchall()
-    keys = ("event_id", "event_time", "event_name", "account", "principal", "error_code", "issued_key", "resources")
-    out: dict[str, list[dict[str, Any]]] = {"persistence": [], "defense_evasion": []}
-    for evasion, *row in rows:
-        out["defense_evasion" if evasion else "persistence"].append(dict(zip(keys, row, strict=True)))
-    return out
 
 
 def _is_ip(value: str) -> bool:
@@ -314,7 +227,7 @@ def summarise(con: duckdb.DuckDBPyConnection, scope: Scope, margin: timedelta, k
         "keys_issued": lists.pop("keys_issued"),
         "resources_written": [r["resource"] for r in resources if r["writes"]],
         "resources_read": [r["resource"] for r in resources if r["reads"] and not r["writes"]],
-        **_notable(con),
+        **notable(con),
     }
     lists.pop("error_codes")
     return {

@@ -21,12 +21,12 @@ from typing import Any
 import duckdb
 
 from investigations.activity import DERIVED as ACTIVITY_DERIVED
-from investigations.blast import DERIVED as NOTABLE_DERIVED
 from investigations.blast import identities, summarise
 from investigations.derived import ensure_derived
 from investigations.lineage import DERIVED as LINKS_DERIVED
 from investigations.lineage import TABLE as LINKS
 from investigations.lineage import Lineage, Link, ancestors_of, edge, origin_of
+from investigations.notable import DERIVED as NOTABLE_DERIVED
 from investigations.pivot_events import Scope, collect_events
 from investigations.resources import DERIVED as RESOURCES_DERIVED
 from investigations.resources import resource_where
