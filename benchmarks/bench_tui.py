@@ -14,8 +14,8 @@ index, as a responder has them once the workbench has indexed the case; without 
 measure the DuckDB scan.
 
 First paint is timed in a fresh interpreter from its first line (imports included) to the first
-frame that shows timeline rows, the way a responder waits for ``trailhound --case DIR``. The case
-is copied first when it holds a lock, since only one process may open it.
+frame that shows timeline rows, the way a responder waits for ``trailhound --case DIR``. Only one
+process may open a case, so close any other Trailhound holding DIR first.
 """
 
 from __future__ import annotations

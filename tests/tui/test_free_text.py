@@ -27,7 +27,8 @@ async def test_free_text_filters_use_the_index_built_after_opening(app):
         ):
             await apply_filter(pilot, text)
             assert names(app) == expected, text
-            assert status(app).startswith(f"{len(expected)} event"), text
+            noun = "event" if len(expected) == 1 else "events"
+            assert status(app).startswith(f"{len(expected)} {noun} ·"), text
 
 
 async def test_the_top_bar_says_while_free_text_is_being_indexed(app):

@@ -212,7 +212,7 @@ class EventsPane(Vertical):
         self.timeline.show(rows, cursor)
         self.query_one(VolumeChart).show(message.hist)
         self.last_seconds = message.seconds
-        status = Text(f"{len(rows):,} events", style="bold")
+        status = Text(f"{len(rows):,} event{'' if len(rows) == 1 else 's'}", style="bold")
         status.append(f" · {self.scope.title}", style="dim")
         self._status(status)
         if not len(rows):
