@@ -37,6 +37,19 @@ os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 SIZE = (160, 45)
 
 
+def stamped(widget: object, method: str) -> list[float]:
+    """Wrap ``widget.method`` so each call first records when it came; the list holds the last."""
+    at = [0.0]
+    original = getattr(widget, method)
+
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        at[0] = time.perf_counter()
+        return original(*args, **kwargs)
+
+    setattr(widget, method, wrapper)
+    return at
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -126,23 +139,9 @@ async def interactive(case: Path, keys: int) -> dict[str, object]:
             out[f"{name} max ms"] = round(max(timings) * 1000, 1)
 
         pane = app.screen.query_one(EventsPane)
-        shown_at = [0.0]
-        show = timeline.show
-
-        def timed_show(*args, **kwargs):  # type: ignore[no-untyped-def]
-            shown_at[0] = time.perf_counter()
-            show(*args, **kwargs)
-
-        timeline.show = timed_show
+        shown_at = stamped(timeline, "show")
         panel = app.screen.query_one(ProfilePanel)
-        profiled_at = [0.0]
-        profile_show = panel.show
-
-        def timed_profile(*args, **kwargs):  # type: ignore[no-untyped-def]
-            profiled_at[0] = time.perf_counter()
-            profile_show(*args, **kwargs)
-
-        panel.show = timed_profile
+        profiled_at = stamped(panel, "show")
 
         async def timed(action: Callable[[], Awaitable[None]]) -> float:
             """From the action to the first frame that shows its result."""

@@ -4,9 +4,9 @@
 Everything here describes the in-scope events: where the credential went (accounts, regions,
 roles), what it touched (resources written and read), what went wrong (errors), how much left
 (``bytesTransferredOut``), what it left behind (persistence) and what it tried to hide (defence
-evasion, see ``notable``). ``nearby`` answers "what else came from here": other principals and keys seen from the
-same addresses and user agents around the same time (the scope's window, else an hour either
-side of each burst of in-scope activity).
+evasion; both in ``notable``). ``nearby`` answers "what else came from here": other principals
+and keys seen from the same addresses and user agents around the same time (the scope's window,
+else an hour either side of each burst of in-scope activity).
 """
 
 from __future__ import annotations
@@ -146,16 +146,18 @@ def _nearby(
         return []
     rollup = _whole_minutes(windows)
     matched = "(source_ip IN (SELECT unnest($ips::VARCHAR[])) OR user_agent IN (SELECT unnest($uas::VARCHAR[])))"
-    # One range per window keeps each scan prunable by the time-sorted row groups.
+    # A range per window of the time-sorted columns: row groups outside every window are skipped.
     spans = " OR ".join(f"({{col}} >= $s{i} AND {{col}} < $e{i})" for i in range(len(windows)))
     by_event = (
         f"SELECT source_ip, user_agent, {ACTOR_SQL} AS principal, access_key_id, 1 AS n, seq AS first_seq, "
         f"event_time AS first_time, event_time AS last_time FROM events WHERE ({spans.format(col='event_time')}) "
         f"AND {matched} AND seq NOT IN (SELECT seq FROM pv)"
     )
+    params: dict[str, Any] = {"ips": ips, "uas": agents, "limit": _NEARBY_LIMIT}
     if not rollup:
         parts = [by_event]
     else:
+        params["skip"] = [*keys.pivot, *keys.events]
         parts = [
             "SELECT source_ip, user_agent, principal, NULL::VARCHAR AS access_key_id, 1 AS n, seq AS first_seq, "
             "event_time AS first_time, event_time AS last_time "
@@ -167,11 +169,7 @@ def _nearby(
         ]
         if keys.events:
             parts.append(f"{by_event} AND access_key_id IN (SELECT unnest($event_keys::VARCHAR[]))")
-    params: dict[str, Any] = {"ips": ips, "uas": agents, "limit": _NEARBY_LIMIT}
-    if rollup:
-        params["skip"] = [*keys.pivot, *keys.events]
-    if rollup and keys.events:
-        params["event_keys"] = keys.events
+            params["event_keys"] = keys.events
     for i, (start, end) in enumerate(windows):
         params |= {f"s{i}": start, f"e{i}": end}
     rows = con.execute(

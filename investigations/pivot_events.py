@@ -27,12 +27,11 @@ import pyarrow.compute as pc
 from investigations.activity import KEYLESS, SHARED, key_rows
 from investigations.lineage import Family, Link
 
-#: Columns of ``scoped``, what the summaries and the actor descriptions read.
+#: Columns of ``scoped``: what ``activity.EVENT_GROUPS`` and the blast radius read of an event.
 SCOPED_COLUMNS = (
-    "seq, event_id, event_time, event_name, aws_region, recipient_account_id, identity_type, identity_arn, "
-    "identity_account_id, principal_id, user_name, invoked_by, session_issuer_arn, session_created, "
-    "mfa_authenticated, source_identity, access_key_id, source_ip, user_agent, error_code, bytes_out, role_arn, "
-    "issued_key"
+    "seq, event_time, event_name, aws_region, recipient_account_id, identity_type, identity_arn, "
+    "identity_account_id, principal_id, user_name, invoked_by, source_identity, source_ip, user_agent, "
+    "error_code, bytes_out, role_arn, issued_key"
 )
 
 

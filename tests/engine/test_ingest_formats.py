@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.support.cli import sql_rows
 from tui.cli import main
 
 A = {
@@ -96,8 +97,7 @@ def ingest(tmp_path: Path, *sources: Path, capsys: pytest.CaptureFixture[str]) -
 
 
 def sql(tmp_path: Path, query: str, capsys: pytest.CaptureFixture[str]) -> list[list]:
-    assert main(["sql", "--case", str(tmp_path / "case"), "--json", query]) == 0
-    return orjson.loads(capsys.readouterr().out)["rows"]
+    return sql_rows(tmp_path / "case", query, capsys)
 
 
 def check_three(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

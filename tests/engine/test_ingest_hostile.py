@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.support.cli import sql_rows
 from tui.cli import main
 
 
@@ -38,19 +39,7 @@ def run_ingest(folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
 
 
 def stored_rejections(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> list[list]:
-    assert (
-        main(
-            [
-                "sql",
-                "--case",
-                str(tmp_path / "case"),
-                "--json",
-                "SELECT path, record, reason FROM rejections ORDER BY path, record",
-            ]
-        )
-        == 0
-    )
-    return orjson.loads(capsys.readouterr().out)["rows"]
+    return sql_rows(tmp_path / "case", "SELECT path, record, reason FROM rejections ORDER BY path, record", capsys)
 
 
 def evidence(tmp_path: Path, name: str, body: bytes) -> Path:

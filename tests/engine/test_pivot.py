@@ -296,3 +296,18 @@ def test_a_copy_signed_by_another_key_stays_out_of_the_neighbours(tmp_path: Path
         ("ip", "ASIACOPY000000000001", 1),
         ("user_agent", "ASIACOPY000000000001", 1),
     ]
+
+
+def test_a_hostile_access_key_id_is_data_in_the_pivots_sql(tmp_path: Path) -> None:
+    """Key ids are written into the pivot's SQL as literals (for the scan filter); one carrying a
+    quote, SQL and a NUL must match its own two events and change nothing else."""
+    hostile = "AKIA'); DROP TABLE events; --\x00x"
+    mallory = w.user(w.A, "mallory", hostile)
+    extra = [
+        w.event("e80", "13:00", "s3", "ListBuckets", mallory, w.BOB_IP, "curl/8"),
+        w.event("e81", "13:01", "iam", "ListUsers", mallory, w.BOB_IP, "curl/8"),
+    ]
+    with Case.open(w.ingest_world(tmp_path, extra)) as case:
+        result = pivot(case.store, "access_key", hostile)
+        assert result.lineage_event_ids == ["e80", "e81"] and result.summary["source_ips"] == [w.BOB_IP]
+        assert case.store.count() == len(w.records()) + 2

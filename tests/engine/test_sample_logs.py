@@ -6,6 +6,7 @@ from pathlib import Path
 
 import orjson
 
+from tests.support.cli import sql_rows
 from tui.cli import main
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_logs"
@@ -24,22 +25,9 @@ def test_sample_logs_ingest_exactly_with_no_rejections(tmp_path, capsys):
         "scenario.json",
         "test-signing-key.public.pem",
     ]
-    assert (
-        main(
-            [
-                "sql",
-                "--case",
-                str(tmp_path / "case"),
-                "--json",
-                "SELECT event_category, count(*) FROM events GROUP BY 1 ORDER BY 1",
-            ]
-        )
-        == 0
-    )
-    rows = orjson.loads(capsys.readouterr().out)["rows"]
-    assert rows == [["Data", 438], ["Management", 2010]]
-    assert (
-        main(["sql", "--case", str(tmp_path / "case"), "--json", "SELECT count(*) FROM files WHERE kind = 'events'"])
-        == 0
-    )
-    assert orjson.loads(capsys.readouterr().out)["rows"] == [[1439]]
+    case = tmp_path / "case"
+    assert sql_rows(case, "SELECT event_category, count(*) FROM events GROUP BY 1 ORDER BY 1", capsys) == [
+        ["Data", 438],
+        ["Management", 2010],
+    ]
+    assert sql_rows(case, "SELECT count(*) FROM files WHERE kind = 'events'", capsys) == [[1439]]

@@ -18,7 +18,6 @@ from textual.widgets import ContentSwitcher, Footer
 
 from investigations.case import Case
 from investigations.derived import ensure_derived
-from investigations.pivot import TABLES as PIVOT_TABLES
 from investigations.textsafe import clean
 from tui.commands import Extra
 from tui.messages import CaseChanged, LoadFinished, LoadProgress, Pivot, StoreChanged
@@ -132,7 +131,9 @@ class WorkbenchScreen(Screen[None]):
         """Build the engine's resource index, lineage table and key rollups now, so the first pivot is quick."""
         self.app.call_from_thread(self._set_indexing, True)
         try:
-            ensure_derived(self.reader.store, PIVOT_TABLES)
+            from investigations.pivot import TABLES  # the pivot engine loads off the first frame's path
+
+            ensure_derived(self.reader.store, TABLES)
         finally:
             self.app.call_from_thread(self._set_indexing, False)
 
