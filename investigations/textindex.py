@@ -31,6 +31,7 @@ import numpy as np
 
 from investigations import textsearch
 from investigations.textfiles import Header, Snapshot, TextFiles, TextIndexError, append_records
+from investigations.textpool import WORTH_HELPERS, HelpersUnavailable, ScanHelpers, Target
 
 if TYPE_CHECKING:
     from investigations.store import EventStore
@@ -63,6 +64,7 @@ class TextIndex:
         self._writing = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._snapshot_lock = threading.Lock()
+        self._helpers: ScanHelpers | None = None
 
     # -- reading ------------------------------------------------------------------------------
     def current(self, con: duckdb.DuckDBPyConnection | None = None) -> Snapshot | None:
@@ -93,11 +95,47 @@ class TextIndex:
         snapshot = self.current(con)
         if snapshot is None:
             return None
-        database = textsearch.compiled(term, textsearch.ascii_folds() - frozenset(snapshot.header.folds))
-        if database is None:
+        pattern = textsearch.compiled(term, textsearch.ascii_folds() - frozenset(snapshot.header.folds))
+        if pattern is None:
             return None
-        found = textsearch.matching_records(database, snapshot.view, snapshot.ends)
+        helpers = self._helpers
+        elsewhere = None if helpers is None or helpers.broken else helpers.on(self._target(snapshot))
+        try:
+            found = textsearch.matching_records(pattern, snapshot.view, snapshot.ends, elsewhere)
+        except HelpersUnavailable:  # the in-process scan gives the same answer
+            found = textsearch.matching_records(pattern, snapshot.view, snapshot.ends)
         return None if found is None else snapshot.rids[found]
+
+    def start_helpers(self, minimum: int = WORTH_HELPERS) -> bool:
+        """Search in helper processes from now on (textpool.py), for a caller that stays open.
+
+        Only worth it for a large index: False, and nothing started, below ``minimum`` bytes of
+        text or when the helpers cannot start. ``close`` stops them.
+        """
+        snapshot = self._load()
+        if self._helpers is not None or snapshot is None or snapshot.header.length < minimum:
+            return False
+        try:
+            helpers = ScanHelpers()
+        except (HelpersUnavailable, OSError):
+            return False
+        try:
+            helpers.warm(self._target(snapshot))
+        except HelpersUnavailable:
+            helpers.close()
+            return False
+        self._helpers = helpers
+        return True
+
+    def _target(self, snapshot: Snapshot) -> Target:
+        header = snapshot.header
+        return Target(str(self.files.text), str(self.files.offsets), snapshot.inode, header.length, header.records)
+
+    def close(self) -> None:
+        """Stop the helper processes, if any; searching goes on in-process."""
+        helpers, self._helpers = self._helpers, None
+        if helpers is not None:
+            helpers.close()
 
     def warm(self, cancel: threading.Event | None = None) -> None:
         """Read the text file through once, so the first search does not wait for the disk.

@@ -16,12 +16,14 @@ wildcard becomes ``[^\\n]*``, which cannot run on into the next record.
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import pairwise
-from typing import Any
+from typing import Any, Protocol
 
-import duckdb
 import numpy as np
 
 try:
@@ -39,13 +41,30 @@ THREADS = 2
 PROBE = 1 / 256
 #: Above this share of matching records, one thread scans: two would spend their time handing the
 #: GIL to each other's match callbacks (measured on 1M records: a term in 40% of them took 266 ms
-#: on one thread and 353 ms on two; one in 3% took 206 ms on one and 121 ms on two).
+#: on one thread and 353 ms on two; one in 3% took 206 ms on one and 121 ms on two). Helper
+#: processes (textpool.py) each have a GIL of their own, and scan every term in parallel.
 DENSE = 0.15
 #: Above this share of matching records, and this many of them, the DuckDB scan answers sooner
 #: than one callback per matching record (a term in every one of 1M records: 262 ms to scan, 565 ms
 #: here), so ``matching_records`` declines; below that many, both are quick.
 SCAN_INSTEAD = 0.6
 SCAN_INSTEAD_MATCHES = 250_000
+#: A term found at most this many times per matching record (in the probe) is scanned for each
+#: occurrence rather than for each record, and repeats dropped: the per-record pattern's
+#: ``[^\n]*\n`` runs on to the end of the record after every match, which cost 40 ms of 232 for a
+#: term in 40% of 1M records, once in each (measured).
+ONCE = 1.2
+
+
+class Elsewhere(Protocol):
+    """Scans parts of the text file in other processes (textpool.py), one part each."""
+
+    @property
+    def count(self) -> int: ...
+
+    def scan(self, pattern: Pattern, bounds: Sequence[int]) -> list[np.ndarray | None]:
+        """``run_records`` for each run of records between consecutive ``bounds``."""
+        ...
 
 
 def available() -> bool:
@@ -70,6 +89,8 @@ def prepare() -> None:
 @cache
 def _lower_table() -> dict[int, int]:
     """Code point -> DuckDB's ``lower()`` of it, for every code point it changes (about 1,400)."""
+    import duckdb  # here, not at the top: helper processes (textpool.py) import this module
+
     with duckdb.connect() as con:
         rows = con.execute(
             "SELECT cp, unicode(lower(chr(cp::INTEGER))) FROM range(1, 1114112) t(cp) "
@@ -108,48 +129,80 @@ def _character(ch: str, absent: frozenset[str]) -> str:
     return "(?:" + "|".join(_hex(s) for s in spellings) + ")"
 
 
-def expression(term: str, absent: frozenset[str] = frozenset()) -> bytes:
-    """The Hyperscan pattern of a free-text term: matches end at the end of each matching record.
+def expression(term: str, absent: frozenset[str] = frozenset(), per_record: bool = True) -> bytes:
+    """The Hyperscan pattern of a free-text term: its matches end at the end of each matching record,
+    or (``per_record`` False, for terms without a wildcard) at the end of each occurrence.
 
     ``absent``: characters the text is known not to hold, left out of the pattern.
     """
     parts = ["".join(_character(ch, absent) for ch in part) for part in term.split("*")]
-    return ("[^\\n]*".join(parts) + "[^\\n]*\\n").encode("ascii")
+    return ("[^\\n]*".join(parts) + ("[^\\n]*\\n" if per_record else "")).encode("ascii")
 
 
-@lru_cache(maxsize=64)
-def compiled(term: str, absent: frozenset[str] = frozenset()) -> Any:
-    """The compiled database for ``term``, or None when Hyperscan is missing or refuses the pattern."""
-    if hyperscan is None:
-        return None
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """A term compiled for Hyperscan: ``records`` reports each matching record once; ``occurrences``
+    each occurrence of a term without wildcards (None for one with them)."""
+
+    records: Any
+    occurrences: Any | None
+
+
+def _compile(expression: bytes) -> Any:
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    try:
-        database.compile(expressions=[expression(term, absent)], ids=[0], flags=[0])
-    except (hyperscan.error, UnicodeEncodeError):  # e.g. a lone surrogate from an undecodable argv
-        return None
+    database.compile(expressions=[expression], ids=[0], flags=[0])
     return database
 
 
-def _collect(_id: int, _start: int, end: int, _flags: int, found: list[int]) -> None:
+@lru_cache(maxsize=64)
+def compiled(term: str, absent: frozenset[str] = frozenset()) -> Pattern | None:
+    """The compiled pattern of ``term``, or None when Hyperscan is missing or refuses it."""
+    if hyperscan is None:
+        return None
+    try:
+        records = _compile(expression(term, absent))
+        occurrences = None if "*" in term else _compile(expression(term, absent, per_record=False))
+    except (hyperscan.error, UnicodeEncodeError):  # e.g. a lone surrogate from an undecodable argv
+        return None
+    return Pattern(records, occurrences)
+
+
+def _collect(_id: int, _start: int, end: int, _flags: int, found: array[int]) -> None:
     found.append(end)
 
 
-def _scan_part(database: Any, data: memoryview, base: int) -> np.ndarray:
-    found: list[int] = []
-    database.scan(data, match_event_handler=_collect, scratch=hyperscan.Scratch(database), context=found)
-    return base + np.asarray(found, dtype=np.int64)
+def _match_ends(database: Any, data: memoryview, ends: np.ndarray, first: int, last: int) -> np.ndarray:
+    """Where the matches in records ``first``..``last - 1`` end, as offsets into ``data``."""
+    low, high = (int(ends[first - 1]) if first else 0), int(ends[last - 1])
+    found: array[int] = array("q")
+    database.scan(data[low:high], match_event_handler=_collect, scratch=hyperscan.Scratch(database), context=found)
+    return low + np.frombuffer(found, dtype=np.int64)
 
 
-def _density(database: Any, data: memoryview, ends: np.ndarray) -> float:
-    """The share of matching records in four slices spread over the file (a 64th of it in all)."""
-    count = len(ends)
+def records_in(database: Any, data: memoryview, ends: np.ndarray, first: int, last: int, repeated: bool) -> np.ndarray:
+    """Indexes of the records among ``first``..``last - 1`` where ``database`` matches.
+
+    ``repeated``: the database reports every occurrence, so a record may come more than once.
+    """
+    # A match ending at byte e lies in the first record ending at or after e.
+    indexes = np.searchsorted(ends, _match_ends(database, data, ends, first, last))
+    if repeated and len(indexes) > 1:
+        indexes = indexes[np.concatenate(([True], indexes[1:] != indexes[:-1]))]
+    return indexes
+
+
+def _probe(pattern: Pattern, data: memoryview, ends: np.ndarray, first: int, last: int) -> tuple[float, float]:
+    """On four slices spread over records ``first``..``last - 1`` (a 64th of them in all): the share
+    of records that match, and how often the term occurs in each of them (1.0 when it cannot be told)."""
+    count = last - first
     size = max(1, int(count * PROBE))
-    starts = sorted({min(count - size, count * i // 4) for i in range(4)})
-    hits = 0
-    for first in starts:
-        low = int(ends[first - 1]) if first else 0
-        hits += len(_scan_part(database, data[low : int(ends[first + size - 1])], 0))
-    return hits / (size * len(starts))
+    starts = sorted({first + min(count - size, count * i // 4) for i in range(4)})
+    slices = [(start, start + size) for start in starts]
+    records = sum(len(records_in(pattern.records, data, ends, *bounds, False)) for bounds in slices)
+    if pattern.occurrences is None or not records:
+        return records / (size * len(slices)), 1.0
+    occurrences = sum(len(_match_ends(pattern.occurrences, data, ends, *bounds)) for bounds in slices)
+    return records / (size * len(slices)), occurrences / records
 
 
 def plan(density: float, count: int) -> int | None:
@@ -159,25 +212,54 @@ def plan(density: float, count: int) -> int | None:
     return 1 if density > DENSE else THREADS
 
 
-def matching_records(database: Any, data: memoryview, ends: np.ndarray) -> np.ndarray | None:
+def _database(pattern: Pattern, per_record: float) -> tuple[Any, bool]:
+    """The database to scan with, and whether it reports repeats (see ``ONCE``)."""
+    repeated = pattern.occurrences is not None and per_record <= ONCE
+    return (pattern.occurrences if repeated else pattern.records), repeated
+
+
+def run_records(pattern: Pattern, data: memoryview, ends: np.ndarray, first: int, last: int) -> np.ndarray | None:
+    """``records_in`` for one of a few runs of the file scanned at once (by the helper processes,
+    textpool.py), each probing its own run: None when its matches are so dense that the DuckDB scan
+    of the whole file would be quicker."""
+    if last <= first:
+        return np.empty(0, dtype=np.int64)
+    density, per_record = _probe(pattern, data, ends, first, last)
+    if plan(density, len(ends)) is None:
+        return None
+    database, repeated = _database(pattern, per_record)
+    return records_in(database, data, ends, first, last, repeated)
+
+
+def matching_records(
+    pattern: Pattern, data: memoryview, ends: np.ndarray, elsewhere: Elsewhere | None = None
+) -> np.ndarray | None:
     """Indexes (ascending) of the records in ``data`` that match; ``ends[i]`` is where record i ends.
 
-    The file is cut into parts at record ends, scanned in parallel threads when matches are sparse
-    and in one when they are dense; None when they are so dense that the DuckDB scan is quicker.
+    The records are cut into runs, scanned by the helper processes of ``elsewhere`` when given;
+    otherwise in parallel threads when matches are sparse and in one when they are dense. None when
+    they are so dense that the DuckDB scan is quicker.
     """
     count = len(ends)
     if count == 0:
         return np.empty(0, dtype=np.int64)
-    threads = plan(_density(database, data, ends), count)
+    if elsewhere is not None:
+        runs = elsewhere.scan(pattern, _bounds(count, elsewhere.count))
+        return None if any(run is None for run in runs) else np.concatenate(runs)
+    density, per_record = _probe(pattern, data, ends, 0, count)
+    threads = plan(density, count)
     if threads is None:
         return None
-    threads = min(threads, count)
-    cuts = [0, *(int(ends[count * i // threads - 1]) for i in range(1, threads)), int(ends[-1])]
-    parts = [(data[lo:hi], lo) for lo, hi in pairwise(cuts)]
-    if threads == 1:
-        offsets = [_scan_part(database, *parts[0])]
-    else:
-        with ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="textscan") as pool:
-            others = [pool.submit(_scan_part, database, view, base) for view, base in parts[1:]]
-            offsets = [_scan_part(database, *parts[0]), *(f.result() for f in others)]
-    return np.searchsorted(ends, np.concatenate(offsets))
+    database, repeated = _database(pattern, per_record)
+    runs = list(pairwise(_bounds(count, threads)))
+    if len(runs) == 1:
+        return records_in(database, data, ends, *runs[0], repeated)
+    with ThreadPoolExecutor(max_workers=len(runs) - 1, thread_name_prefix="textscan") as pool:
+        others = [pool.submit(records_in, database, data, ends, *run, repeated) for run in runs[1:]]
+        return np.concatenate([records_in(database, data, ends, *runs[0], repeated), *(f.result() for f in others)])
+
+
+def _bounds(count: int, parts: int) -> list[int]:
+    """Record indexes cutting ``count`` records into ``parts`` runs of about as many each."""
+    parts = max(1, min(parts, count))
+    return [count * i // parts for i in range(parts + 1)]

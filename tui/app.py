@@ -9,6 +9,7 @@ whenever loading lands events; until it is, free text is answered by a DuckDB sc
 
 from __future__ import annotations
 
+import gc
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,6 +135,10 @@ class TrailhoundApp(App[int]):
             self.switch_screen(screen)
         else:
             self.push_screen(screen)
+        # Everything built so far (Textual, the workbench, imports) lives as long as the app: out
+        # of the collector's sight, a full collection stops walking it. On a 1M-event case one took
+        # 64-75 ms of the main thread, landing at random inside a keypress or a filter's repaint.
+        self.call_after_refresh(gc.freeze)
 
     # -- loading ------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="ingest", exit_on_error=False)
@@ -211,7 +216,9 @@ class TrailhoundApp(App[int]):
                 index.update(progress, cancel=self._text_index_stop)
                 index.current()  # loaded now (offsets, mapping), as is the case-folding table below,
                 textsearch.prepare()  # so the first free-text filter does not wait for either,
-                index.warm(self._text_index_stop)  # nor for the disk
+                index.warm(self._text_index_stop)  # nor for the disk;
+                if not self._text_index_stop.is_set():  # and a large index is scanned by helper
+                    index.start_helpers()  # processes, clear of this one's GIL (textpool.py)
             except Exception as exc:  # a full disk, a damaged file: free text keeps using the DuckDB scan
                 error = f"{exc.__class__.__name__}: {exc}"
         self.post_message(TextIndexing("", error))
@@ -252,6 +259,7 @@ class TrailhoundApp(App[int]):
             self.push_screen(HelpScreen(self.screen))
 
     def on_unmount(self) -> None:
+        gc.unfreeze()  # what show_workbench froze is collectable again, as the interpreter exits
         self.cancel_loading.set()
         self._text_index_stop.set()  # the free-text indexer commits what it has written, then stops
         self._ingest_done.wait(timeout=60)  # the store must not close under a writer

@@ -11,12 +11,17 @@ at both paths and requires the same rows.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import pairwise
+from pathlib import Path
 
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from investigations import textsearch
 from investigations.case import Case
 from investigations.evidence import SourceOptions, ingest_sources
 from investigations.query import QueryError, parse
@@ -101,9 +106,9 @@ def quoted(term: str) -> str:
     return 'text:"' + term.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-@pytest.fixture(scope="module")
-def case(tmp_path_factory: pytest.TempPathFactory):
-    folder = tmp_path_factory.mktemp("textsearch")
+@contextmanager
+def hostile_case(folder: Path) -> Iterator[Case]:
+    """A case of the thirteen records, its text index built."""
     (folder / "compact.json").write_bytes(orjson.dumps({"Records": COMPACT}))
     (folder / "pretty.json").write_text(json.dumps({"Records": [PRETTY]}, indent=2, ensure_ascii=False))
     with Case.open(folder / "case") as opened:
@@ -111,6 +116,12 @@ def case(tmp_path_factory: pytest.TempPathFactory):
         ingest_sources(opened, [str(folder / "pretty.json")], SourceOptions(workers=0))
         report = opened.store.text_index.update()
         assert report is not None and report.records == 13
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory: pytest.TempPathFactory):
+    with hostile_case(tmp_path_factory.mktemp("textsearch")) as opened:
         yield opened
 
 
@@ -135,6 +146,17 @@ def test_the_records_are_as_hostile_as_intended(case):
 def test_index_and_scan_give_the_hand_computed_rows(case, term):
     assert ids(case, quoted(term), indexed=True) == EXPECTED[term]
     assert ids(case, quoted(term), indexed=False) == EXPECTED[term]
+
+
+@pytest.mark.parametrize("once", [0.0, float("inf")], ids=["each record once", "each occurrence"])
+@pytest.mark.parametrize("term", list(EXPECTED))
+def test_either_pattern_gives_the_hand_computed_rows(case, term, once, monkeypatch):
+    """The index scans for each matching record, or for each occurrence of a term without a
+    wildcard (dropping repeats) when the term is seldom repeated within a record: same rows."""
+    monkeypatch.setattr(textsearch, "ONCE", once)
+    assert ids(case, quoted(term), indexed=True) == EXPECTED[term]
+    rids = case.store.text_index.search(term)
+    assert rids is None or list(rids) == sorted(set(rids.tolist()))  # each record once, in order
 
 
 def test_bare_words_negation_and_combinations_use_the_index(case):
@@ -179,3 +201,26 @@ def test_the_scan_plan_follows_how_many_records_match():
     assert plan(0.4, 1_000_000) == 1  # dense: one thread, no fight over the GIL between callbacks
     assert plan(0.9, 1_000_000) is None  # nearly everything: the DuckDB scan is quicker
     assert plan(0.9, 10_000) == 1  # ... unless there are few records anyway
+
+
+class InProcess:
+    """A ``textsearch.Elsewhere`` scanning each run here, as each helper process does its own."""
+
+    count = 2
+
+    def __init__(self, case: Case) -> None:
+        self.snapshot = case.store.text_index.current()
+
+    def scan(self, pattern: textsearch.Pattern, bounds: list[int]) -> list:
+        view, ends = self.snapshot.view, self.snapshot.ends
+        return [textsearch.run_records(pattern, view, ends, *run) for run in pairwise(bounds)]
+
+
+def test_runs_scanned_elsewhere_leave_a_term_too_dense_for_the_index_to_duckdb(case, monkeypatch):
+    monkeypatch.setattr(textsearch, "SCAN_INSTEAD_MATCHES", 0)  # thirteen records count as a crowd
+    elsewhere = InProcess(case)
+    view, ends, rids = elsewhere.snapshot.view, elsewhere.snapshot.ends, elsewhere.snapshot.rids
+    assert textsearch.matching_records(textsearch.compiled("eventversion"), view, ends, elsewhere) is None
+    found = textsearch.matching_records(textsearch.compiled("kali"), view, ends, elsewhere)  # 2 of 13
+    _, rows = case.store.sql("SELECT event_id FROM events WHERE list_contains(?, rid)", [rids[found].tolist()])
+    assert {r[0] for r in rows} == {"E01", "E04"}
