@@ -110,6 +110,9 @@ class Filter:
     where: str = "TRUE"
     params: tuple[Any, ...] = ()
     free_text: bool = False
+    #: When the whole filter is one free-text term the text index answered: the matching rids
+    #: (ascending), so a caller can skip the events scan that ``where`` would cost.
+    rids: np.ndarray | None = field(default=None, compare=False)
 
     @property
     def empty(self) -> bool:
@@ -132,6 +135,7 @@ class _Sql:
     sql: str
     params: list[Any] = field(default_factory=list)
     free_text: bool = False
+    rids: np.ndarray | None = field(default=None, compare=False)  # what the text index found
 
 
 def _read_value(text: str, i: int) -> tuple[str, int]:
@@ -376,12 +380,13 @@ def _rid_set(rids: np.ndarray) -> _Sql:
     import numpy as np
 
     if not len(rids):
-        return _Sql("FALSE", [], True)
+        return _Sql("FALSE", [], True, rids)
     size = int(rids[-1]) + 1
     bits = np.zeros(size, dtype=bool)
     bits[rids] = True
     bitmap = np.packbits(bits, bitorder="big").tobytes()
-    return _Sql("CASE WHEN rid < ? THEN get_bit(?::BLOB::BIT, rid::INTEGER) = 1 ELSE false END", [size, bitmap], True)
+    sql = "CASE WHEN rid < ? THEN get_bit(?::BLOB::BIT, rid::INTEGER) = 1 ELSE false END"
+    return _Sql(sql, [size, bitmap], True, rids)
 
 
 def _join(parts: list[_Sql], op: str) -> _Sql:
@@ -398,7 +403,7 @@ def parse(text: str, ips: Callable[[], Iterable[str]] | None = None, search: Sea
     """Compile ``text``; raises QueryError. ``ips`` lists the case's source IPs, for CIDR terms;
     ``search`` answers free-text terms from the text index (``TextIndex.search``) when it can."""
     node = _Compiler(text, ips, search).parse()
-    return Filter(text, node.sql, tuple(node.params), node.free_text)
+    return Filter(text, node.sql, tuple(node.params), node.free_text, node.rids)
 
 
 def complete(text: str) -> list[str]:

@@ -9,8 +9,10 @@ Keeping the raw JSON apart means re-sorting never rewrites the bulk of the data.
 from __future__ import annotations
 
 import threading
+import time
+import weakref
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = "1"
 MEMORY_LIMIT = "1GB"
+#: Attempts, 10 ms apart, to close the connection while interrupted workers let go of it.
+CLOSE_TRIES = 300
 
 _EVENT_DDL = ", ".join(f"{name} {duckdb_type(name)}" for name in EVENT_COLUMNS)
 _EVENT_LIST = ", ".join(EVENT_COLUMNS)
@@ -52,6 +56,8 @@ class EventStore:
         self._lock = threading.RLock()
         self._text_index: TextIndex | None = None
         self._text_index_lock = threading.Lock()  # not ``_lock``: an ingest holds that for whole batches
+        self._cursors: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+        self._cursors_lock = threading.Lock()
         try:
             # DuckDB's default cache is 80% of RAM; the ingest keeps its own rows in Arrow, so a
             # 1 GiB cache keeps the whole process near the 2 GiB the benchmark holds it to.
@@ -89,7 +95,24 @@ class EventStore:
             create_athena_view(self.con)
 
     def close(self) -> None:
+        if self._text_index is not None:
+            self._text_index.close()  # its helper processes, if it started any
         with self._lock:
+            # DuckDB refuses to close a connection while any of its cursors runs a query, or is
+            # being opened or closed ("connection is busy"), rather than wait. Workers still
+            # running as the case closes (a pivot, a derived-table build) are interrupted, then
+            # given a moment to let go.
+            with self._cursors_lock:
+                running = list(self._cursors)
+            for cursor in running:
+                with suppress(duckdb.Error):
+                    cursor.interrupt()
+            for _ in range(CLOSE_TRIES - 1):
+                try:
+                    self.con.close()
+                    return
+                except duckdb.ResourceInUseException:
+                    time.sleep(0.01)
             self.con.close()
 
     @property
@@ -104,7 +127,13 @@ class EventStore:
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection for one worker thread, sharing this database."""
-        return self.con.cursor()
+        try:
+            cursor = self.con.cursor()
+        except duckdb.ConnectionException as exc:  # a worker still running as the case closed
+            raise StoreError(f"{self.path} is closed") from exc
+        with self._cursors_lock:
+            self._cursors.add(cursor)
+        return cursor
 
     @contextmanager
     def _locked(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -49,6 +49,8 @@ GRID_COLUMNS: tuple[str, ...] = (
     "session_issuer_arn",
 )
 _GRID = ", ".join(GRID_COLUMNS)
+#: An event without a time: far outside any histogram axis, as its NULL bucket is in SQL.
+_NO_TIME = -(2**62)
 _ALL = ", ".join(ROW_COLUMNS)
 
 
@@ -60,6 +62,7 @@ class Reader:
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._guard = threading.Lock()
+        self._positions: tuple[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] | None = None
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -131,6 +134,41 @@ class Reader:
         counts = pc.value_counts(table.column("b")).to_pylist()
         return _int64s(table.column("seq")), frame.histogram({c["values"]: c["counts"] for c in counts})
 
+    def rid_matches(self, rids: np.ndarray, frame: Axis) -> tuple[array[int], Histogram]:
+        """``matches`` for a filter that is one free-text term, from the rids the text index found:
+        seqs and histogram come from two arrays held in memory (``positions``), where the events
+        scan took 25-50 ms for 400k matches of a million events (measured)."""
+        rid_seq, seq_time = self.positions()
+        found = rid_seq[rids[rids < len(rid_seq)]]
+        hit = np.zeros(len(seq_time), dtype=bool)
+        hit[found[found >= 0]] = True
+        seqs = np.flatnonzero(hit)  # ascending, with no sort: rids do not come in seq order
+        buckets = (seq_time[seqs] - frame.origin) // frame.size
+        counts = np.bincount(buckets[(buckets >= 0) & (buckets < frame.n)], minlength=frame.n)
+        out: array[int] = array("q")
+        out.frombytes(seqs.astype(np.int64).tobytes())
+        return out, frame.histogram(dict(enumerate(counts.tolist())))
+
+    def positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """rid -> seq (-1 for none) and seq -> event time in epoch seconds, kept until the events
+        change (a million events: 16 MB, read in about 50 ms; the workbench reads them after opening)."""
+        state = self.fetch("SELECT count(*), max(seq), max(rid) FROM events WHERE seq IS NOT NULL")[0]
+        with self._guard:
+            if self._positions is not None and self._positions[0] == state:
+                return self._positions[1]
+        table = self.con.sql(
+            "SELECT rid, seq, coalesce(CAST(epoch(event_time) AS BIGINT), ?) AS t FROM events WHERE seq IS NOT NULL",
+            params=[_NO_TIME],
+        ).to_arrow_table()
+        rids, seqs = table.column("rid").to_numpy(), table.column("seq").to_numpy()
+        rid_seq = np.full(int(rids.max(initial=-1)) + 1, -1, dtype=np.int64)
+        rid_seq[rids] = seqs
+        seq_time = np.full(int(seqs.max(initial=-1)) + 1, _NO_TIME, dtype=np.int64)
+        seq_time[seqs] = table.column("t").to_numpy()
+        with self._guard:
+            self._positions = (state, (rid_seq, seq_time))
+        return rid_seq, seq_time
+
     def span_of(self, where: str, params: Sequence[Any] = ()) -> tuple[Any, Any]:
         return tuple(self.fetch(f"SELECT min(event_time), max(event_time) FROM events WHERE {where}", params)[0])
 
@@ -138,7 +176,12 @@ class Reader:
         found = self.dicts(f"SELECT {_ALL} FROM events WHERE seq = ?", [seq])
         return found[0] if found else None
 
-    def seq_of(self, event_id: str) -> int | None:
+    def seq_of(self, event_id: str, hint: int | None = None) -> int | None:
+        """The seq of ``event_id`` now; ``hint``, its seq when last seen, is checked first (a point
+        read, where looking the id up scans a column: 35-45 ms on a million events). Seqs move only
+        when loading lands events before it."""
+        if hint is not None and self.fetch("SELECT 1 FROM events WHERE seq = ? AND event_id = ?", [hint, event_id]):
+            return hint
         found = self.fetch("SELECT seq FROM events WHERE event_id = ? AND seq IS NOT NULL", [event_id])
         return found[0][0] if found else None
 

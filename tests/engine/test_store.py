@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime
 
+import duckdb
 import pyarrow as pa
 import pytest
 
 from investigations.decode import parse_records, tabulate
 from investigations.extract import with_typed_columns
-from investigations.store import EventStore
+from investigations.store import EventStore, StoreError
 
 
 def rec(minute: int, name: str = "ListBuckets", ip: str = "192.0.2.1", **extra: object) -> bytes:
@@ -138,3 +141,29 @@ def test_session_tokens_are_removed_from_stored_records(store):
     assert event is not None and event.issued_key == "ASIAX"
     raw = store.raw(event.row["rid"])
     assert raw is not None and "SECRET" not in raw and "sessionToken" not in raw
+
+
+
+def test_closing_the_store_interrupts_a_query_still_running_in_a_worker(tmp_path):
+    """The workbench can quit while a worker's query runs on a cursor (a pivot, a derived-table
+    build); DuckDB refuses to close a connection under a running cursor, so the store interrupts
+    it, closes, and the worker's next cursor is refused with StoreError, not a crash."""
+    store = EventStore(tmp_path / "events.duckdb")
+    cursor = store.cursor()
+    outcome: list[BaseException | object] = []
+
+    def worker() -> None:
+        try:
+            outcome.append(cursor.execute("SELECT sum(hash(range)) FROM range(10000000000)").fetchall())
+        except duckdb.Error as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    time.sleep(0.3)  # the query is running (it would take minutes)
+    store.close()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], duckdb.InterruptException)
+    with pytest.raises(StoreError, match="is closed"):
+        store.cursor()

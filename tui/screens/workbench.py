@@ -22,6 +22,7 @@ from investigations.textsafe import clean
 from tui.commands import Extra
 from tui.messages import CaseChanged, LoadFinished, LoadProgress, Pivot, StoreChanged
 from tui.pivots import LABELS, PROFILED, resources_of, scope, value_from_row
+from tui.pivots import prepare as prepare_profiles
 from tui.reader import Reader
 from tui.screens.case_actions import CaseDesk, compute_marks
 from tui.screens.navigation import HOME, History, Location, Place
@@ -128,12 +129,16 @@ class WorkbenchScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="index", exit_on_error=False)
     def index(self) -> None:
-        """Build the engine's resource index, lineage table and key rollups now, so the first pivot is quick."""
+        """Build the engine's resource index, lineage table and key rollups, open what profiles read
+        and read the positions free text needs, now: the first pivot or filter is then as quick as
+        the next."""
         self.app.call_from_thread(self._set_indexing, True)
         try:
             from investigations.pivot import TABLES  # the pivot engine loads off the first frame's path
 
             ensure_derived(self.reader.store, TABLES)
+            prepare_profiles(self.reader.store)
+            self.reader.positions()  # for free-text filters (Reader.rid_matches)
         finally:
             self.app.call_from_thread(self._set_indexing, False)
 
@@ -269,8 +274,8 @@ class WorkbenchScreen(Screen[None]):
     def action_home(self) -> None:
         self.go(Place(HOME))
 
-    def open_entity(self, kind: str, value: str, event_id: str | None = None) -> None:
-        self.go(Place(Location("events", kind, value), event_id=event_id))
+    def open_entity(self, kind: str, value: str, event_id: str | None = None, seq: int | None = None) -> None:
+        self.go(Place(Location("events", kind, value), seq=seq, event_id=event_id))
 
     @on(Pivot)
     def _pivot_message(self, message: Pivot) -> None:
@@ -295,7 +300,7 @@ class WorkbenchScreen(Screen[None]):
         if not value:
             self.notify(f"This event has no {LABELS[kind]}", severity="warning", timeout=3)
             return
-        self.open_entity(kind, value, row["event_id"])
+        self.open_entity(kind, value, row["event_id"], row["seq"])
 
     @on(EventsPane.FilterChanged)
     def _filter_changed(self, message: EventsPane.FilterChanged) -> None:

@@ -78,6 +78,7 @@ class EventsPane(Vertical):
             hist: Histogram | None,
             seconds: float,
             error: QueryError | str | None,
+            keep: int | None = None,
         ) -> None:
             super().__init__()
             self.token = token
@@ -85,6 +86,8 @@ class EventsPane(Vertical):
             self.hist = hist
             self.seconds = seconds
             self.error = error
+            #: The seq of the event to select (the one selected before, wherever it is now).
+            self.keep = keep
 
     def __init__(self, reader: Reader, resolve: Resolver, history_file: Any, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -132,13 +135,15 @@ class EventsPane(Vertical):
         self._keep = (seq, event_id)
         self._token += 1
         self._status(Text("querying…", style="dim"))
-        self._run(self._token, scope, text, max(self.query_one(VolumeChart).size.width, self.app.size.width - 2))
+        width = max(self.query_one(VolumeChart).size.width, self.app.size.width - 2)
+        self._run(self._token, scope, text, width, self._keep)
 
     def reload(self) -> None:
         """Re-run the current view after the store changed, keeping the selected event."""
         row = self.timeline.current
         self._ips = None
-        self.load(self.scope, self.filter_text, None, row["event_id"] if row else self._keep[1], typed=True)
+        seq, event_id = (row["seq"], row["event_id"]) if row else self._keep
+        self.load(self.scope, self.filter_text, seq, event_id, typed=True)
 
     def invalidate(self) -> None:
         self._ips = None
@@ -156,7 +161,7 @@ class EventsPane(Vertical):
         return found[0][0] if found else None
 
     @work(thread=True, exclusive=True, group="events", exit_on_error=False)
-    def _run(self, token: int, scope: Scope, text: str, width: int) -> None:
+    def _run(self, token: int, scope: Scope, text: str, width: int, keep: tuple[int | None, str | None]) -> None:
         started = time.perf_counter()
         worker = get_current_worker()
         try:
@@ -180,12 +185,18 @@ class EventsPane(Vertical):
         elif base == "TRUE" and compiled.empty:
             rows = Rows(reader, reader.count())
             hist = histogram(reader.con, width=width, span=span)
+        elif base == "TRUE" and compiled.rids is not None:  # one free-text term: no events scan
+            seqs, hist = reader.rid_matches(compiled.rids, axis(span[0], span[1], width))
+            rows = Rows(reader, len(seqs), seqs)
         else:
             where = f"({base}) AND ({compiled.where})"
             seqs, hist = reader.matches(where, [*base_params, *compiled.params], axis(span[0], span[1], width))
             rows = Rows(reader, len(seqs), seqs)
+        seq, event_id = keep
+        if event_id is not None:  # here, not on the UI thread: it may have to look the id up
+            seq = reader.seq_of(event_id, seq)
         if not worker.is_cancelled:
-            self.post_message(self._Loaded(token, rows, hist, time.perf_counter() - started, None))
+            self.post_message(self._Loaded(token, rows, hist, time.perf_counter() - started, None, seq))
 
     @on(_Loaded)
     def _loaded(self, message: _Loaded) -> None:
@@ -205,9 +216,7 @@ class EventsPane(Vertical):
             return
         rows = message.rows
         assert rows is not None
-        seq, event_id = self._keep
-        if event_id is not None:
-            seq = self.reader.seq_of(event_id)
+        seq = message.keep
         cursor = rows.index_of(seq) if seq is not None and len(rows) else 0
         self.timeline.show(rows, cursor)
         self.query_one(VolumeChart).show(message.hist)
