@@ -11,6 +11,7 @@ from textual.widgets import OptionList, Tree
 
 from tests.tui.conftest import SIZE, screen_text, settle
 from tests.tui.scenario import ALICE_KEY, CHILD_KEY, SESSION_KEY
+from tests.tui.test_workbench import apply_filter
 from tui.widgets.lineage_view import LineagePane
 from tui.widgets.profile import ProfilePanel
 from tui.widgets.timeline import Timeline
@@ -114,6 +115,20 @@ async def test_profile_flags_new_values_and_every_value_pivots(app):
         assert names(app) == ["GetCallerIdentity", "ListUsers"]
 
 
+async def test_a_filter_within_an_entity_keeps_its_profile_and_another_entity_gets_its_own(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pivot_from(pilot, 5, "s")  # the session AROAADMIN:pwn: 3 events
+        panel = app.screen.query_one(ProfilePanel)
+        shown = panel.profile
+        assert shown is not None and shown.events == 3
+        await apply_filter(pilot, "name:GetObject")
+        assert names(app) == ["GetObject"]
+        assert panel.profile is shown  # the entity did not change: not profiled again
+        await pivot_from(pilot, 0, "i")  # E7's source, 2001:db8::5: E6-E9
+        assert panel.profile is not shown and panel.profile.value == "2001:db8::5" and panel.profile.events == 4
+
+
 async def test_lineage_view_and_its_nodes(app):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -146,3 +161,20 @@ def _walk(node):
     yield node
     for child in node.children:
         yield from _walk(child)
+
+
+async def test_the_footer_follows_the_keys_of_each_view(app):
+    """The footer rebuilds only when its keys change (tui/widgets/footer.py): it must still change."""
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "Lineage events" not in footer(app) and "Filter" in footer(app)
+        await pivot_from(pilot, 0, "l")
+        await pilot.pause()
+        assert "Lineage events" in footer(app)
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        assert "Lineage events" not in footer(app) and "Filter" in footer(app)
+
+
+def footer(app) -> str:
+    return screen_text(app).splitlines()[-1]

@@ -13,11 +13,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, ProgressBar, Static
+from textual.widgets import ProgressBar, Static
 
 from investigations.ingest import Progress
 from investigations.textsafe import clean
 from tui.messages import LoadFinished, LoadProgress, StoreChanged
+from tui.widgets.footer import KeysFooter
 
 
 def describe(p: Progress) -> Text:
@@ -58,7 +59,7 @@ class LoadingScreen(Screen[None]):
                 ),
                 id="loading-hint",
             )
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         for progress in getattr(self.app, "progress", {}).values():

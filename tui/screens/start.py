@@ -11,13 +11,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, OptionList, Static
+from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from investigations.textsafe import clean
 from investigations.timeparse import parse_time
 from tui.cli_common import csv_arg
 from tui.cli_open import default_case_dir, normalise_source, recent_cases
+from tui.widgets.footer import KeysFooter
 
 
 class StartScreen(Screen[None]):
@@ -52,7 +53,7 @@ class StartScreen(Screen[None]):
                 or [Option(Text("none yet", style="dim"), disabled=True)],
                 id="start-recent",
             )
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#start-recent" if self.recent else "#start-source").focus()

@@ -14,7 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer
+from textual.widgets import ContentSwitcher
 
 from investigations.case import Case
 from investigations.derived import ensure_derived
@@ -31,6 +31,7 @@ from tui.widgets.columns import ideal_widths
 from tui.widgets.coverage_view import CoveragePane
 from tui.widgets.events_pane import EVENTS_BINDINGS, EventsPane, Scope
 from tui.widgets.findings_view import FindingsPane
+from tui.widgets.footer import KeysFooter
 from tui.widgets.lineage_view import LineagePane
 from tui.widgets.sql_console import SqlConsole
 from tui.widgets.timeline import Mark
@@ -98,7 +99,7 @@ class WorkbenchScreen(Screen[None]):
             yield CasePane(self.case, id="case-pane")
             yield SqlConsole(self.reader, id="sql-pane")
             yield CoveragePane(self.reader.store, id="coverage-pane")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     @property
     def events(self) -> EventsPane:
@@ -163,14 +164,12 @@ class WorkbenchScreen(Screen[None]):
         if location.view == "events":
             panel = self.events.profile_panel()
             panel.display = location.entity and location.kind in PROFILED
-            if not panel.display:
-                panel.profile = None
-                self.events.then = None
-            else:
-                assert location.kind is not None and location.value is not None
-                panel.waiting(location.kind, location.value)
-                self.events.then = partial(panel.load, self.reader, location.kind, location.value)
             self.events.load(self.scope_of(location), place.filter, place.seq, place.event_id)
+            if not panel.display:
+                panel.forget()
+            else:  # beside the events query, not after it: on 2 cores both are on screen sooner
+                assert location.kind is not None and location.value is not None
+                panel.follow(self.reader, location.kind, location.value)
             self.call_after_refresh(self._keep_focus)
         else:
             cast(View, self.query_one(f"#{PANES[location.view]}")).enter(location)

@@ -99,8 +99,6 @@ class EventsPane(Vertical):
         self._token = 0
         #: The token of the query whose result is on screen (``_token`` is the newest asked for).
         self.shown = 0
-        #: Run once, after the next result is on screen (the profile waits for the timeline).
-        self.then: Callable[[], None] | None = None
         self._keep: tuple[int | None, str | None] = (None, None)
         self._detail_timer: Timer | None = None
         self._ips: list[str] | None = None
@@ -204,9 +202,6 @@ class EventsPane(Vertical):
         if message.token != self._token:
             return
         self.shown = message.token
-        then, self.then = self.then, None
-        if then is not None:
-            then()
         bar = self.query_one(FilterBar)
         if isinstance(message.error, QueryError):
             bar.status(pointer(self.filter_text, message.error))

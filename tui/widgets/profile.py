@@ -35,22 +35,28 @@ class ProfilePanel(Horizontal):
         super().__init__(id=id)
         self.items: list[Item] = []
         self.profile: Profile | None = None
+        self.subject: tuple[str, str] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="profile-summary")
         yield OptionList(id="profile-items")
 
-    def waiting(self, kind: str, value: str) -> None:
-        """Name the entity now; the figures follow once its events are on screen."""
+    def follow(self, reader: Reader, kind: str, value: str) -> None:
+        """Profile the entity in a worker, naming it at once; nothing to do when it is the one
+        already shown (a filter applied within an entity's view leaves its profile as it is)."""
+        if self.subject == (kind, value):
+            return
+        self.subject = (kind, value)
         summary = Text(f"{LABELS.get(kind, kind)}\n", style="bold")
         summary.append(clean(value, 200))
         summary.append("\n\nprofiling…", style="dim")
         self.query_one("#profile-summary", Static).update(summary)
         self.query_one(OptionList).clear_options()
-
-    def load(self, reader: Reader, kind: str, value: str) -> None:
-        """Profile the entity in a worker (a dozen grouped queries over its events)."""
         self._profile(reader, kind, value)
+
+    def forget(self) -> None:
+        """Hidden: the next entity shown is profiled afresh."""
+        self.profile = self.subject = None
 
     @work(thread=True, exclusive=True, group="profile", exit_on_error=False)
     def _profile(self, reader: Reader, kind: str, value: str) -> None:
