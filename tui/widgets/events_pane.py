@@ -193,6 +193,8 @@ class EventsPane(Vertical):
         seq, event_id = keep
         if event_id is not None:  # here, not on the UI thread: it may have to look the id up
             seq = reader.seq_of(event_id, seq)
+        if len(rows):  # and the page the cursor lands on, which the first frame draws
+            rows.get(rows.index_of(seq) if seq is not None else 0)
         if not worker.is_cancelled:
             self.post_message(self._Loaded(token, rows, hist, time.perf_counter() - started, None, seq))
 
