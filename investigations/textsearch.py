@@ -244,14 +244,14 @@ def matching_records(
     if count == 0:
         return np.empty(0, dtype=np.int64)
     if elsewhere is not None:
-        runs = elsewhere.scan(pattern, _bounds(count, elsewhere.count))
+        runs = elsewhere.scan(pattern, run_bounds(count, elsewhere.count))
         return None if any(run is None for run in runs) else np.concatenate(runs)
     density, per_record = _probe(pattern, data, ends, 0, count)
     threads = plan(density, count)
     if threads is None:
         return None
     database, repeated = _database(pattern, per_record)
-    runs = list(pairwise(_bounds(count, threads)))
+    runs = list(pairwise(run_bounds(count, threads)))
     if len(runs) == 1:
         return records_in(database, data, ends, *runs[0], repeated)
     with ThreadPoolExecutor(max_workers=len(runs) - 1, thread_name_prefix="textscan") as pool:
@@ -259,7 +259,7 @@ def matching_records(
         return np.concatenate([records_in(database, data, ends, *runs[0], repeated), *(f.result() for f in others)])
 
 
-def _bounds(count: int, parts: int) -> list[int]:
+def run_bounds(count: int, parts: int) -> list[int]:
     """Record indexes cutting ``count`` records into ``parts`` runs of about as many each."""
     parts = max(1, min(parts, count))
     return [count * i // parts for i in range(parts + 1)]
