@@ -19,10 +19,12 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
+from textual.theme import Theme
 
 from investigations.case import Case, CaseError
 from investigations.store import StoreError
 from investigations.textsafe import clean
+from tui import settings
 from tui.cli_open import data_dir, remember_case
 from tui.commands import ActionCommands
 from tui.messages import LoadFinished, LoadProgress, StoreChanged, TextIndexing
@@ -75,10 +77,23 @@ class TrailhoundApp(App[int]):
         self.text_indexing = ""
 
     def on_mount(self) -> None:
+        theme = settings.load(self.launch.data_dir).get("theme")
+        if theme in self.available_themes:
+            self.theme = theme
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         if self.launch.case_dir is None:
             self.show_start()
         else:
             self.open_case(self.launch.case_dir, self.launch.sources)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        """Keep the theme picked (command palette, "Change theme") for the next start."""
+        if settings.load(self.launch.data_dir).get("theme") == theme.name:
+            return
+        try:
+            settings.save(self.launch.data_dir, theme=theme.name)
+        except OSError as exc:
+            self._announce(f"Theme not saved: {exc}", "warning")
 
     # -- opening ------------------------------------------------------------------------------
     def show_start(self, error: str | None = None) -> None:

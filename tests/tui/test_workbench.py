@@ -9,6 +9,8 @@ from textual.command import CommandList
 from textual.widgets import Input
 
 from tests.tui.conftest import SIZE, screen_text, settle
+from tui import settings
+from tui.app import make_app
 from tui.screens.help import HelpScreen
 from tui.screens.workbench import WorkbenchScreen
 from tui.widgets.events_pane import EventsPane
@@ -173,13 +175,45 @@ async def test_command_palette_runs_a_pivot(app):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("down", "down", "ctrl+p", *"source IP")
-        commands = app.screen.query_one(CommandList)
-        for _ in range(100):
-            if commands.option_count and "source IP" in str(commands.get_option_at_index(0).prompt):
-                break
-            await pilot.pause(0.05)
-        assert "Pivot to the source IP" in str(commands.get_option_at_index(0).prompt)
-        await pilot.press("enter")
+        await pick_first(pilot, "pivot to the source ip")
         await settle(pilot)
         # E3 came from 203.0.113.50, as did E4
         assert names(app) == ["GetCallerIdentity", "ListUsers"]
+
+
+async def test_the_theme_picked_in_the_palette_is_kept_for_the_next_start(case_dir, data_dir):
+    first = make_app(case_dir=case_dir, data_dir_path=data_dir)
+    async with first.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert first.theme != "nord"
+        await pilot.press("ctrl+p", *"theme")
+        await pick_first(pilot, "theme")
+        await pilot.press(*"nord")
+        await pick_first(pilot, "nord")
+        await settle(pilot)
+        assert first.theme == "nord"
+    assert settings.load(data_dir) == {"theme": "nord"}
+    second = make_app(case_dir=case_dir, data_dir_path=data_dir)
+    async with second.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert second.theme == "nord"
+
+
+async def test_a_damaged_settings_file_means_the_default_theme(app, data_dir):
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "settings.json").write_text('{"theme": "no-such-theme"')  # cut short
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.theme == "textual-dark" and isinstance(app.screen, WorkbenchScreen)
+
+
+async def pick_first(pilot, words: str) -> None:
+    """Enter on the palette's first offer once it mentions ``words`` (the palette searches in a worker)."""
+    for _ in range(100):
+        commands = pilot.app.screen.query(CommandList)
+        first = commands.first().get_option_at_index(0) if commands and commands.first().option_count else None
+        if first is not None and words in str(first.prompt).lower():
+            await pilot.press("enter")
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"the palette never offered {words!r} first")
