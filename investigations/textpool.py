@@ -86,7 +86,7 @@ def _pattern(serialized: tuple[bytes, bytes | None]) -> Pattern:
     return Pattern(load(records, hyperscan.HS_MODE_BLOCK), occurrences and load(occurrences, hyperscan.HS_MODE_BLOCK))
 
 
-def _scan(serialized: tuple[bytes, bytes | None], target: Target, first: int, last: int) -> np.ndarray | None:
+def _scan(serialized: tuple[bytes, bytes | None], target: Target, first: int, last: int) -> np.ndarray:
     """Helper side: ``textsearch.run_records`` over this helper's own mapping."""
     view, ends = _open(target)
     return run_records(_pattern(serialized), view, ends, first, last)
@@ -154,7 +154,7 @@ class ScanHelpers:
         runs = pairwise(run_bounds(target.records, self.count))
         self._run(lambda: [pool.submit(_warm, target, *run) for pool, run in zip(self._pools, runs, strict=False)])
 
-    def scan(self, pattern: Pattern, target: Target, bounds: Sequence[int]) -> list[np.ndarray | None]:
+    def scan(self, pattern: Pattern, target: Target, bounds: Sequence[int]) -> list[np.ndarray]:
         """``textsearch.run_records`` for the records between consecutive ``bounds``, one run per helper."""
         if len(bounds) != self.count + 1:
             raise ValueError(f"{self.count} helpers scan {self.count} runs, not {len(bounds) - 1}")
@@ -201,5 +201,5 @@ class OnFile:
     def count(self) -> int:
         return self.helpers.count
 
-    def scan(self, pattern: Pattern, bounds: Sequence[int]) -> list[np.ndarray | None]:
+    def scan(self, pattern: Pattern, bounds: Sequence[int]) -> list[np.ndarray]:
         return self.helpers.scan(pattern, self.target, bounds)

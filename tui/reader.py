@@ -49,8 +49,6 @@ GRID_COLUMNS: tuple[str, ...] = (
     "session_issuer_arn",
 )
 _GRID = ", ".join(GRID_COLUMNS)
-#: An event without a time: far outside any histogram axis, as its NULL bucket is in SQL.
-_NO_TIME = -(2**62)
 _ALL = ", ".join(ROW_COLUMNS)
 
 
@@ -139,35 +137,40 @@ class Reader:
         seqs and histogram come from two arrays held in memory (``positions``), where the events
         scan took 25-50 ms for 400k matches of a million events (measured)."""
         rid_seq, seq_time = self.positions()
-        found = rid_seq[rids[rids < len(rid_seq)]]
+        if len(rids) and rids[-1] >= len(rid_seq):
+            rids = rids[rids < len(rid_seq)]
+        found = rid_seq[rids]
         hit = np.zeros(len(seq_time), dtype=bool)
         hit[found[found >= 0]] = True
         seqs = np.flatnonzero(hit)  # ascending, with no sort: rids do not come in seq order
-        buckets = (seq_time[seqs] - frame.origin) // frame.size
-        counts = np.bincount(buckets[(buckets >= 0) & (buckets < frame.n)], minlength=frame.n)
+        # Seqs follow time, so each bar's events are a run of seqs, and bisection finds the runs.
+        starts = np.searchsorted(seq_time, frame.origin + frame.size * np.arange(frame.n + 1))
+        counts = np.diff(np.searchsorted(seqs, starts))
         out: array[int] = array("q")
-        out.frombytes(seqs.astype(np.int64).tobytes())
+        out.frombytes(memoryview(seqs.astype(np.int64, copy=False)).cast("B"))
         return out, frame.histogram(dict(enumerate(counts.tolist())))
 
     def positions(self) -> tuple[np.ndarray, np.ndarray]:
         """rid -> seq (-1 for none) and seq -> event time in epoch seconds, kept until the events
-        change (a million events: 16 MB, read in about 50 ms; the workbench reads them after opening)."""
+        change (a million events: 16 MB, read in about 50 ms; the workbench reads them after
+        opening). The store numbers seqs in time order, so the times never go down; a seq without
+        an event, were there one, takes the time before it rather than break that."""
         state = self.fetch("SELECT count(*), max(seq), max(rid) FROM events WHERE seq IS NOT NULL")[0]
         with self._guard:
             if self._positions is not None and self._positions[0] == state:
                 return self._positions[1]
         table = self.con.sql(
-            "SELECT rid, seq, coalesce(CAST(epoch(event_time) AS BIGINT), ?) AS t FROM events WHERE seq IS NOT NULL",
-            params=[_NO_TIME],
+            "SELECT rid, seq, CAST(epoch(event_time) AS BIGINT) AS t FROM events WHERE seq IS NOT NULL"
         ).to_arrow_table()
         rids, seqs = table.column("rid").to_numpy(), table.column("seq").to_numpy()
         rid_seq = np.full(int(rids.max(initial=-1)) + 1, -1, dtype=np.int64)
         rid_seq[rids] = seqs
-        seq_time = np.full(int(seqs.max(initial=-1)) + 1, _NO_TIME, dtype=np.int64)
+        seq_time = np.full(int(seqs.max(initial=-1)) + 1, np.iinfo(np.int64).min, dtype=np.int64)
         seq_time[seqs] = table.column("t").to_numpy()
+        found = (rid_seq, np.maximum.accumulate(seq_time) if len(seq_time) else seq_time)
         with self._guard:
-            self._positions = (state, (rid_seq, seq_time))
-        return rid_seq, seq_time
+            self._positions = (state, found)
+        return found
 
     def span_of(self, where: str, params: Sequence[Any] = ()) -> tuple[Any, Any]:
         return tuple(self.fetch(f"SELECT min(event_time), max(event_time) FROM events WHERE {where}", params)[0])
