@@ -102,12 +102,12 @@ class EventStore:
             # being opened or closed ("connection is busy"), rather than wait. Workers still
             # running as the case closes (a pivot, a derived-table build) are interrupted, then
             # given a moment to let go.
-            with self._cursors_lock:
-                running = list(self._cursors)
-            for cursor in running:
-                with suppress(duckdb.Error):
-                    cursor.interrupt()
             for _ in range(CLOSE_TRIES - 1):
+                with self._cursors_lock:  # taken again each time: a worker may open one meanwhile
+                    running = list(self._cursors)
+                for cursor in running:
+                    with suppress(duckdb.Error):
+                        cursor.interrupt()
                 try:
                     self.con.close()
                     return
