@@ -18,6 +18,7 @@ import numpy as np
 import orjson
 import pytest
 
+from investigations import textsearch
 from investigations.case import Case
 from investigations.evidence import SourceOptions, ingest_sources
 from investigations.query import parse
@@ -105,6 +106,31 @@ def test_new_events_leave_the_index_stale_until_it_is_extended(case, tmp_path: P
     assert again is not None and not again.rebuilt and again.added == 4 and again.records == 10
     assert list(case.store.text_index.search("beta")) == [6, 7, 8, 9]  # rids, in ingest order
     assert case.store.text_index.update().added == 0  # already level
+
+
+def test_an_answer_is_remembered_until_the_index_changes(case, tmp_path: Path, monkeypatch):
+    """Refining a filter searches its free text again: the index answers that from memory, for as
+    long as the index is the same; new events make a new index, and a new search."""
+    index = case.store.text_index
+    index.update()
+    scans: list[str] = []
+    real = textsearch.matching_records
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        scans.append("scan")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(textsearch, "matching_records", counted)
+    first = index.search("alpha")
+    assert list(first) == [0, 1, 2, 3, 4, 5] and index.search("alpha") is first and scans == ["scan"]
+    with pytest.raises(ValueError):
+        first[0] = 99  # shared by every caller: read-only
+    ingest(case, write(tmp_path / "b.json", records(6, 2, "alpha")))
+    index.update()
+    assert list(index.search("alpha")) == [0, 1, 2, 3, 4, 5, 6, 7] and scans == ["scan", "scan"]
+    index.forget_answers()
+    index.search("alpha")
+    assert len(scans) == 3
 
 
 def test_a_character_that_lowercases_to_ascii_is_noted_when_it_arrives(case, tmp_path: Path):
