@@ -8,10 +8,10 @@ GIL of their own.
 
 Helpers are started with ``spawn``, so they inherit none of the workbench's threads, and import
 only this module and textsearch.py: Hyperscan, NumPy and the standard library. Each maps the text
-file and reads the record ends itself, once per version of the index, receives compiled patterns as
-Hyperscan's serialized bytes, and hands back record indexes. Anything that
-goes wrong in a helper (it died, the file was replaced under it) makes ``scan`` raise
-``HelpersUnavailable``; the caller scans in-process instead, which gives the same answer.
+file and reads the record ends itself, once per version of the index, receives compiled patterns
+as Hyperscan's serialized bytes, and hands back record indexes. Anything that goes wrong in a
+helper (it died, the file was replaced under it) makes ``scan`` raise ``HelpersUnavailable``; the
+caller scans in-process instead, which gives the same answer.
 """
 
 from __future__ import annotations
