@@ -78,7 +78,7 @@ class TrailhoundApp(App[int]):
 
     def on_mount(self) -> None:
         theme = settings.load(self.launch.data_dir).get("theme")
-        if theme in self.available_themes:
+        if isinstance(theme, str) and theme in self.available_themes:  # the file is the user's to edit
             self.theme = theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         if self.launch.case_dir is None:

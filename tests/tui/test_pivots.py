@@ -12,6 +12,7 @@ from textual.widgets import OptionList, Tree
 from tests.tui.conftest import SIZE, screen_text, settle
 from tests.tui.scenario import ALICE_KEY, CHILD_KEY, SESSION_KEY
 from tests.tui.test_workbench import apply_filter
+from tui.messages import StoreChanged
 from tui.widgets.lineage_view import LineagePane
 from tui.widgets.profile import ProfilePanel
 from tui.widgets.timeline import Timeline
@@ -127,6 +128,11 @@ async def test_a_filter_within_an_entity_keeps_its_profile_and_another_entity_ge
         assert panel.profile is shown  # the entity did not change: not profiled again
         await pivot_from(pilot, 0, "i")  # E7's source, 2001:db8::5: E6-E9
         assert panel.profile is not shown and panel.profile.value == "2001:db8::5" and panel.profile.events == 4
+        shown = panel.profile
+        app.post_message(StoreChanged(events=1))  # loading landed events: the figures may be stale
+        await settle(pilot)
+        await apply_filter(pilot, "name:GetObject")
+        assert panel.profile is not shown and panel.profile.events == 4  # profiled again
 
 
 async def test_lineage_view_and_its_nodes(app):

@@ -5,6 +5,7 @@ Expected rows are read off the scenario's story: E<n> is the n-th record there, 
 
 from __future__ import annotations
 
+import pytest
 from textual.command import CommandList
 from textual.widgets import Input
 
@@ -199,9 +200,13 @@ async def test_the_theme_picked_in_the_palette_is_kept_for_the_next_start(case_d
         assert second.theme == "nord"
 
 
-async def test_a_damaged_settings_file_means_the_default_theme(app, data_dir):
+@pytest.mark.parametrize(
+    "content", ['{"theme": "nord"', '{"theme": ["nord"]}', '{"theme": "no-such-theme"}', "[]", ""],
+    ids=["cut short", "a list", "unknown theme", "not an object", "empty"],
+)
+async def test_a_damaged_settings_file_means_the_default_theme(app, data_dir, content):
     data_dir.mkdir(parents=True, exist_ok=True)
-    (data_dir / "settings.json").write_text('{"theme": "no-such-theme"')  # cut short
+    (data_dir / "settings.json").write_text(content)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert app.theme == "textual-dark" and isinstance(app.screen, WorkbenchScreen)

@@ -325,6 +325,7 @@ class WorkbenchScreen(Screen[None]):
         elif isinstance(message, StoreChanged):
             self.refresh_marks()
             self.events.invalidate()
+            self.events.profile_panel().forget()  # its figures are out of date: the next view redoes them
             self.events.timeline.set_ideals(ideal_widths(self.reader.widths()))
             if self.history.current.location.view == "events":
                 self.events.reload()

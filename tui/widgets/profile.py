@@ -55,7 +55,8 @@ class ProfilePanel(Horizontal):
         self._profile(reader, kind, value)
 
     def forget(self) -> None:
-        """Hidden: the next entity shown is profiled afresh."""
+        """The next entity shown, even this one, is profiled afresh (the panel was hidden, or the
+        events changed under it)."""
         self.profile = self.subject = None
 
     @work(thread=True, exclusive=True, group="profile", exit_on_error=False)
