@@ -7,10 +7,11 @@ prints the index build from scratch (time, size; ``--keep`` reuses a current ind
 once-per-process cost of reading DuckDB's case-folding table, and per term (rare, medium, very
 common, wildcard) the median of ``--runs`` timings of:
 
-- search: ``TextIndex.search`` alone, in-process (Hyperscan over the text file, rids out), or
-  "declined" when the term is in so many records that it leaves them to the DuckDB scan;
-- helpers: the same search by the two helper processes the workbench starts (textpool.py);
-- index filter: the search (by the helpers) plus the events query the workbench runs
+- search: ``TextIndex.search`` as the workbench runs it: an ASCII term through the C loop
+  (textliteral.py, two threads), any other term through Hyperscan;
+- hyperscan: the same term through Hyperscan in-process, as without the C loop ("declined" when
+  the term is in so many records that it leaves them to the DuckDB scan);
+- index filter: the search plus the events query the workbench runs
   (``SELECT seq ... ORDER BY seq``);
 - scan filter: the same filter answered by the DuckDB scan (no index), as before the index;
 - grep: ``LC_ALL=C grep -c -i -F TERM`` over the index's own text file, the baseline of a plain
@@ -31,6 +32,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from investigations import textliteral
 from investigations.case import Case
 from investigations.query import parse
 from investigations.textsearch import prepare
@@ -42,6 +44,8 @@ TERMS = (
     ("medium", "GetSecretValue"),
     ("very common", "boto3"),
     ("every record", "eventversion"),
+    ("every record", "amazonaws"),
+    ("not ASCII", "münchen"),
     ("wildcard", "create*key"),
     ("wildcard", "s3*putobject"),
 )
@@ -104,24 +108,28 @@ def main() -> int:
             table = con.sql(f"SELECT seq FROM events WHERE {compiled.where} ORDER BY seq", params=list(compiled.params))
             return table.to_arrow_table().num_rows
 
-        in_process = {term: median_ms(lambda term=term: search(term), args.runs) for _, term in TERMS}
-        started = time.perf_counter()
-        helped = index.start_helpers()
-        print(f"helper processes {'started' if helped else 'NOT started'} in {time.perf_counter() - started:.2f} s"
-              " (the workbench starts them in the background)")
-        print(f"\n{'term':<18} {'kind':<13} {'rows':>9} {'search':>9} {'helpers':>9} {'index filter':>13} "
+        def hyperscan(term: str) -> object:
+            available, textliteral.available = textliteral.available, lambda: False  # type: ignore[method-assign]
+            try:
+                return search(term)
+            finally:
+                textliteral.available = available  # type: ignore[method-assign]
+
+        simd = textliteral._textscan.SIMD if textliteral._textscan is not None else "not built"
+        print(f"C loop: {simd}")
+        print(f"\n{'term':<18} {'kind':<13} {'rows':>9} {'search':>9} {'hyperscan':>10} {'index filter':>13} "
               f"{'scan filter':>12} {'grep':>9} {'grep count':>11}")
         for kind, term in TERMS:
-            search_ms, rids = in_process[term]
-            helpers_ms, helped_rids = median_ms(lambda term=term: search(term), args.runs)
+            search_ms, rids = median_ms(lambda term=term: search(term), args.runs)
+            hyperscan_ms, scanned_rids = median_ms(lambda term=term: hyperscan(term), args.runs)
             index_ms, rows = median_ms(lambda term=term: events_query(term, True), args.runs)
             scan_ms, scanned = median_ms(lambda term=term: events_query(term, False), max(1, args.runs // 2))
             grep_ms, count = median_ms(lambda term=term: grep(term, index.files.text), max(1, args.runs // 2))
             assert rows == scanned and (rids is None or len(rids) == rows), (term, rows, scanned)  # type: ignore[arg-type]
-            assert (rids is None) == (helped_rids is None) and (rids is None or (rids == helped_rids).all()), term
+            assert scanned_rids is None or (rids == scanned_rids).all(), term  # type: ignore[union-attr]
             searched = "declined" if rids is None else f"{search_ms:>6} ms"
-            with_helpers = "declined" if rids is None else f"{helpers_ms:>6} ms"
-            print(f"{term:<18} {kind:<13} {rows:>9,} {searched:>9} {with_helpers:>9} {index_ms:>10} ms "
+            by_hyperscan = "declined" if scanned_rids is None else f"{hyperscan_ms:>6} ms"
+            print(f"{term:<18} {kind:<13} {rows:>9,} {searched:>9} {by_hyperscan:>10} {index_ms:>10} ms "
                   f"{scan_ms:>9} ms {grep_ms:>6} ms {count:>11,}")
         con.close()
     print(f"\nload average at end: {load()}")

@@ -95,8 +95,6 @@ class EventStore:
             create_athena_view(self.con)
 
     def close(self) -> None:
-        if self._text_index is not None:
-            self._text_index.close()  # its helper processes, if it started any
         with self._lock:
             # DuckDB refuses to close a connection while any of its cursors runs a query, or is
             # being opened or closed ("connection is busy"), rather than wait. Workers still

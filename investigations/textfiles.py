@@ -59,8 +59,6 @@ class Snapshot:
     view: memoryview
     ends: np.ndarray
     rids: np.ndarray
-    #: The text file's inode as mapped in ``view``: helper processes map the same version.
-    inode: int
 
 
 class TextFiles:
@@ -112,11 +110,10 @@ class TextFiles:
         header, stamp = found
         pairs = np.fromfile(self.offsets, dtype="<i8", count=header.records * 2).reshape(-1, 2)
         with open(self.text, "rb") as text:
-            inode = os.fstat(text.fileno()).st_ino
             mapped = mmap.mmap(text.fileno(), header.length, access=mmap.ACCESS_READ) if header.length else b""
             view = memoryview(mapped)
         ends, rids = np.ascontiguousarray(pairs[:, 1]), np.ascontiguousarray(pairs[:, 0])
-        return Snapshot(header, stamp, view, ends, rids, inode)
+        return Snapshot(header, stamp, view, ends, rids)
 
     def usable(self, store_id: str, top: int) -> Header | None:
         """The header to extend from, after cutting off crash leftovers; None means rebuild."""

@@ -30,9 +30,8 @@ from typing import TYPE_CHECKING
 import duckdb
 import numpy as np
 
-from investigations import textsearch
+from investigations import textliteral, textsearch
 from investigations.textfiles import Header, Snapshot, Stamp, TextFiles, TextIndexError, append_records
-from investigations.textpool import WORTH_HELPERS, HelpersUnavailable, ScanHelpers, Target
 
 if TYPE_CHECKING:
     from investigations.store import EventStore
@@ -69,9 +68,9 @@ class TextIndex:
         self._writing = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._snapshot_lock = threading.Lock()
-        self._helpers: ScanHelpers | None = None
         self._answers: OrderedDict[tuple[Stamp, str], np.ndarray | None] = OrderedDict()
         self._answers_lock = threading.Lock()
+        self._counts: tuple[Stamp, np.ndarray] | None = None
 
     # -- reading ------------------------------------------------------------------------------
     def current(self, con: duckdb.DuckDBPyConnection | None = None) -> Snapshot | None:
@@ -107,15 +106,7 @@ class TextIndex:
             if key in self._answers:
                 self._answers.move_to_end(key)
                 return self._answers[key]
-        pattern = textsearch.compiled(term, textsearch.ascii_folds() - frozenset(snapshot.header.folds))
-        if pattern is None:
-            return None
-        helpers = self._helpers
-        elsewhere = None if helpers is None or helpers.broken else helpers.on(self._target(snapshot))
-        try:
-            found = textsearch.matching_records(pattern, snapshot.view, snapshot.ends, elsewhere)
-        except HelpersUnavailable:  # the in-process scan gives the same answer
-            found = textsearch.matching_records(pattern, snapshot.view, snapshot.ends)
+        found = self._scan(term, snapshot)
         rids = None if found is None else snapshot.rids[found]
         if rids is not None:
             rids.flags.writeable = False  # shared by every later search of the term
@@ -125,41 +116,27 @@ class TextIndex:
                 self._answers.popitem(last=False)
         return rids
 
+    def _scan(self, term: str, snapshot: Snapshot) -> np.ndarray | None:
+        """Indexes of the records holding ``term``: by the C loop for an ASCII term, else by Hyperscan."""
+        literal = textliteral.literal(term, snapshot.header.folds)
+        if literal is not None:
+            return textliteral.matching_records(literal, snapshot.view, snapshot.ends, self._byte_counts(snapshot))
+        pattern = textsearch.compiled(term, textsearch.ascii_folds() - frozenset(snapshot.header.folds))
+        if pattern is None:
+            return None
+        return textsearch.matching_records(pattern, snapshot.view, snapshot.ends)
+
+    def _byte_counts(self, snapshot: Snapshot) -> np.ndarray:
+        """``textliteral.byte_counts`` of this version of the text, counted once."""
+        known = self._counts
+        if known is None or known[0] != snapshot.stamp:
+            known = self._counts = (snapshot.stamp, textliteral.byte_counts(snapshot.view))
+        return known[1]
+
     def forget_answers(self) -> None:
         """Drop the remembered answers (the benchmarks time searches, not this cache)."""
         with self._answers_lock:
             self._answers.clear()
-
-    def start_helpers(self, minimum: int = WORTH_HELPERS) -> bool:
-        """Search in helper processes from now on (textpool.py), for a caller that stays open.
-
-        Only worth it for a large index: False, and nothing started, below ``minimum`` bytes of
-        text or when the helpers cannot start. ``close`` stops them.
-        """
-        snapshot = self._load()
-        if self._helpers is not None or snapshot is None or snapshot.header.length < minimum:
-            return False
-        try:
-            helpers = ScanHelpers()
-        except (HelpersUnavailable, OSError):
-            return False
-        try:
-            helpers.warm(self._target(snapshot))
-        except HelpersUnavailable:
-            helpers.close()
-            return False
-        self._helpers = helpers
-        return True
-
-    def _target(self, snapshot: Snapshot) -> Target:
-        header = snapshot.header
-        return Target(str(self.files.text), str(self.files.offsets), snapshot.inode, header.length, header.records)
-
-    def close(self) -> None:
-        """Stop the helper processes, if any; searching goes on in-process."""
-        helpers, self._helpers = self._helpers, None
-        if helpers is not None:
-            helpers.close()
 
     def warm(self, cancel: threading.Event | None = None) -> None:
         """Read the text file through once, so the first search does not wait for the disk.

@@ -17,12 +17,11 @@ wildcard becomes ``[^\\n]*``, which cannot run on into the next record.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import pairwise
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -41,8 +40,8 @@ THREADS = 2
 PROBE = 1 / 256
 #: Above this share of matching records, one thread scans: two would spend their time handing the
 #: GIL to each other's match callbacks (measured on 1M records: a term in 40% of them took 266 ms
-#: on one thread and 353 ms on two; one in 3% took 206 ms on one and 121 ms on two). Helper
-#: processes (textpool.py) each have a GIL of their own, and scan every term in parallel.
+#: on one thread and 353 ms on two; one in 3% took 206 ms on one and 121 ms on two). ASCII terms
+#: never come here (textliteral.py answers them without callbacks); these rules are for the rest.
 DENSE = 0.15
 #: Above this share of matching records, and this many of them, the DuckDB scan answers sooner
 #: than one callback per matching record (a term in every one of 1M records: 262 ms to scan, 565 ms
@@ -54,17 +53,6 @@ SCAN_INSTEAD_MATCHES = 250_000
 #: ``[^\n]*\n`` runs on to the end of the record after every match, which cost 40 ms of 232 for a
 #: term in 40% of 1M records, once in each (measured).
 ONCE = 1.2
-
-
-class Elsewhere(Protocol):
-    """Scans parts of the text file in other processes (textpool.py), one part each."""
-
-    @property
-    def count(self) -> int: ...
-
-    def scan(self, pattern: Pattern, bounds: Sequence[int]) -> list[np.ndarray]:
-        """``run_records`` for each run of records between consecutive ``bounds``."""
-        ...
 
 
 def available() -> bool:
@@ -81,6 +69,11 @@ def ascii_folds() -> frozenset[str]:
     return frozenset(chr(cp) for cp, low in _lower_table().items() if cp > 0x7F and low <= 0x7F)
 
 
+def lowercase(ch: str) -> str:
+    """DuckDB's ``lower()`` of one character."""
+    return chr(_lower_table().get(ord(ch), ord(ch)))
+
+
 def prepare() -> None:
     """Read the case-folding table now (about 0.1 s, once per process), not at the first search."""
     _folded_together()
@@ -89,7 +82,7 @@ def prepare() -> None:
 @cache
 def _lower_table() -> dict[int, int]:
     """Code point -> DuckDB's ``lower()`` of it, for every code point it changes (about 1,400)."""
-    import duckdb  # here, not at the top: helper processes (textpool.py) import this module
+    import duckdb
 
     with duckdb.connect() as con:
         rows = con.execute(
@@ -218,33 +211,15 @@ def _database(pattern: Pattern, per_record: float) -> tuple[Any, bool]:
     return (pattern.occurrences if repeated else pattern.records), repeated
 
 
-def run_records(pattern: Pattern, data: memoryview, ends: np.ndarray, first: int, last: int) -> np.ndarray:
-    """``records_in`` for one of a few runs of the file scanned at once by the helper processes
-    (textpool.py), each probing its own run for the database to use. Helpers never leave a term to
-    the DuckDB scan: two of them answer a term in every record in about 0.2 s against the scan's
-    0.27-0.4 s, and a run's own probe can mistake a term clustered in time for one everywhere (a
-    region in 23% of 1M records was sent to a 0.52 s scan)."""
-    if last <= first:
-        return np.empty(0, dtype=np.int64)
-    _, per_record = _probe(pattern, data, ends, first, last)
-    database, repeated = _database(pattern, per_record)
-    return records_in(database, data, ends, first, last, repeated)
-
-
-def matching_records(
-    pattern: Pattern, data: memoryview, ends: np.ndarray, elsewhere: Elsewhere | None = None
-) -> np.ndarray | None:
+def matching_records(pattern: Pattern, data: memoryview, ends: np.ndarray) -> np.ndarray | None:
     """Indexes (ascending) of the records in ``data`` that match; ``ends[i]`` is where record i ends.
 
-    The records are cut into runs, scanned by the helper processes of ``elsewhere`` when given;
-    otherwise in parallel threads when matches are sparse and in one when they are dense, and None
-    (the DuckDB scan is quicker) when they are nearly everywhere.
+    The records are cut into runs scanned in parallel threads when matches are sparse, in one when
+    they are dense, and None (the DuckDB scan is quicker) when they are nearly everywhere.
     """
     count = len(ends)
     if count == 0:
         return np.empty(0, dtype=np.int64)
-    if elsewhere is not None:
-        return np.concatenate(elsewhere.scan(pattern, run_bounds(count, elsewhere.count)))
     density, per_record = _probe(pattern, data, ends, 0, count)
     threads = plan(density, count)
     if threads is None:

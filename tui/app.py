@@ -231,9 +231,7 @@ class TrailhoundApp(App[int]):
                 index.update(progress, cancel=self._text_index_stop)
                 index.current()  # loaded now (offsets, mapping), as is the case-folding table below,
                 textsearch.prepare()  # so the first free-text filter does not wait for either,
-                index.warm(self._text_index_stop)  # nor for the disk;
-                if not self._text_index_stop.is_set():  # and a large index is scanned by helper
-                    index.start_helpers()  # processes, clear of this one's GIL (textpool.py)
+                index.warm(self._text_index_stop)  # nor for the disk
             except Exception as exc:  # a full disk, a damaged file: free text keeps using the DuckDB scan
                 error = f"{exc.__class__.__name__}: {exc}"
         self.post_message(TextIndexing("", error))

@@ -18,7 +18,6 @@ import numpy as np
 import orjson
 import pytest
 
-from investigations import textsearch
 from investigations.case import Case
 from investigations.evidence import SourceOptions, ingest_sources
 from investigations.query import parse
@@ -114,13 +113,13 @@ def test_an_answer_is_remembered_until_the_index_changes(case, tmp_path: Path, m
     index = case.store.text_index
     index.update()
     scans: list[str] = []
-    real = textsearch.matching_records
+    real = index._scan
 
     def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
         scans.append("scan")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(textsearch, "matching_records", counted)
+    monkeypatch.setattr(index, "_scan", counted)
     first = index.search("alpha")
     assert list(first) == [0, 1, 2, 3, 4, 5] and index.search("alpha") is first and scans == ["scan"]
     with pytest.raises(ValueError):

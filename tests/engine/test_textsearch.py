@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from itertools import pairwise
 from pathlib import Path
 
 import orjson
@@ -21,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from investigations import textsearch
+from investigations import textliteral, textsearch
 from investigations.case import Case
 from investigations.evidence import SourceOptions, ingest_sources
 from investigations.query import QueryError, parse
@@ -142,18 +141,44 @@ def test_the_records_are_as_hostile_as_intended(case):
     assert case.store.text_index.files.text.read_bytes().count(b"\n") == 13  # one per record, no more
 
 
+@pytest.fixture(params=["c loop", "hyperscan"])
+def engine(request, case, monkeypatch):
+    """Each test below runs twice: ASCII terms through the C loop (textliteral.py), and every term
+    through Hyperscan, as when the extension is not built."""
+    if request.param == "hyperscan":
+        monkeypatch.setattr(textliteral, "available", lambda: False)
+    case.store.text_index.forget_answers()
+    yield request.param
+    case.store.text_index.forget_answers()
+
+
 @pytest.mark.parametrize("term", list(EXPECTED))
-def test_index_and_scan_give_the_hand_computed_rows(case, term):
+def test_index_and_scan_give_the_hand_computed_rows(case, term, engine):
     assert ids(case, quoted(term), indexed=True) == EXPECTED[term]
     assert ids(case, quoted(term), indexed=False) == EXPECTED[term]
+
+
+def test_ascii_terms_go_to_the_c_loop_unless_the_text_folds_one_of_their_letters():
+    """The hostile text holds İ (lowercased to i) and the Kelvin sign (to k): terms with an i or a k
+    must go to Hyperscan, which spells those characters out; so must any non-ASCII term."""
+    folds = ("K", "İ")
+    assert textliteral.literal("Hello*World", folds) == textliteral.Literal((b"hello", b"world"))
+    assert textliteral.literal("**", folds) == textliteral.Literal(())
+    assert textliteral.literal("25k", folds) is None
+    assert textliteral.literal("KALİ", ()) is None
+    assert textliteral.literal("line1\\nend", folds) is None  # an i
+    assert textliteral.literal("café", ()) is None
+    assert textliteral.literal("tab\there", ()) is None  # a control character
+    assert textliteral.literal("C:\\temp", ()) == textliteral.Literal((b"c:\\temp",))
 
 
 @pytest.mark.parametrize("once", [0.0, float("inf")], ids=["each record once", "each occurrence"])
 @pytest.mark.parametrize("term", list(EXPECTED))
 def test_either_pattern_gives_the_hand_computed_rows(case, term, once, monkeypatch):
-    """The index scans for each matching record, or for each occurrence of a term without a
+    """Hyperscan scans for each matching record, or for each occurrence of a term without a
     wildcard (dropping repeats) when the term is seldom repeated within a record: same rows."""
     monkeypatch.setattr(textsearch, "ONCE", once)
+    monkeypatch.setattr(textliteral, "available", lambda: False)
     case.store.text_index.forget_answers()  # searched afresh, with the pattern under test
     assert ids(case, quoted(term), indexed=True) == EXPECTED[term]
     rids = case.store.text_index.search(term)
@@ -194,7 +219,17 @@ def terms(draw: st.DrawFn) -> str:
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(term=terms())
 def test_index_matches_the_scan_on_generated_terms(case, term):
-    assert ids(case, quoted(term), indexed=True) == ids(case, quoted(term), indexed=False), repr(term)
+    index = case.store.text_index
+    scanned = ids(case, quoted(term), indexed=False)
+    index.forget_answers()
+    assert ids(case, quoted(term), indexed=True) == scanned, repr(term)
+    index.forget_answers()
+    available, textliteral.available = textliteral.available, lambda: False  # type: ignore[method-assign]
+    try:
+        assert ids(case, quoted(term), indexed=True) == scanned, f"{term!r} through Hyperscan"
+    finally:
+        textliteral.available = available  # type: ignore[method-assign]
+        index.forget_answers()
 
 
 def test_the_scan_plan_follows_how_many_records_match():
@@ -203,29 +238,3 @@ def test_the_scan_plan_follows_how_many_records_match():
     assert plan(0.9, 1_000_000) is None  # nearly everything: the DuckDB scan is quicker
     assert plan(0.9, 10_000) == 1  # ... unless there are few records anyway
 
-
-class InProcess:
-    """A ``textsearch.Elsewhere`` scanning each run here, as each helper process does its own."""
-
-    count = 2
-
-    def __init__(self, case: Case) -> None:
-        self.snapshot = case.store.text_index.current()
-
-    def scan(self, pattern: textsearch.Pattern, bounds: list[int]) -> list:
-        view, ends = self.snapshot.view, self.snapshot.ends
-        return [textsearch.run_records(pattern, view, ends, *run) for run in pairwise(bounds)]
-
-
-def test_only_the_in_process_scan_leaves_a_term_in_nearly_every_record_to_duckdb(case, monkeypatch):
-    """In-process, one callback per record loses to DuckDB's scan for a term nearly everywhere; two
-    helper processes win (textsearch.run_records), so their runs always answer."""
-    monkeypatch.setattr(textsearch, "SCAN_INSTEAD_MATCHES", 0)  # thirteen records count as a crowd
-    elsewhere = InProcess(case)
-    view, ends, rids = elsewhere.snapshot.view, elsewhere.snapshot.ends, elsewhere.snapshot.rids
-    everywhere = textsearch.compiled("eventversion")
-    assert textsearch.matching_records(everywhere, view, ends) is None
-    assert len(textsearch.matching_records(everywhere, view, ends, elsewhere)) == 13
-    found = textsearch.matching_records(textsearch.compiled("kali"), view, ends, elsewhere)  # 2 of 13
-    _, rows = case.store.sql("SELECT event_id FROM events WHERE list_contains(?, rid)", [rids[found].tolist()])
-    assert {r[0] for r in rows} == {"E01", "E04"}

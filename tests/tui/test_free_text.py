@@ -7,10 +7,6 @@ carries Rich markup; only E6 (DeleteTrail) names org-trail.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 from investigations.query import parse
 from tests.tui.conftest import SIZE, screen_text, settle
 from tests.tui.test_workbench import apply_filter, names, status
@@ -61,43 +57,3 @@ async def test_the_top_bar_says_while_free_text_is_being_indexed(app):
         assert "indexing free text" not in screen_text(app)
         assert any("free text scans instead" in n.message for n in app._notifications)
 
-
-HELPED = """
-import asyncio, sys
-from pathlib import Path
-from tests.tui.conftest import SIZE, settle
-from tests.tui.test_workbench import apply_filter, names
-from tui.app import make_app
-
-async def main():
-    app = make_app(case_dir=Path(sys.argv[1]), data_dir_path=Path(sys.argv[2]))
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        index = app.reader.store.text_index
-        print("started", index.start_helpers(minimum=0))
-        answered, real = [], index._helpers.scan
-        def scan(*args, **kwargs):
-            runs = real(*args, **kwargs)
-            answered.append(len(runs))
-            return runs
-        index._helpers.scan = scan
-        await apply_filter(pilot, "CORP-DATA")
-        print("answered", answered, names(app))
-
-asyncio.run(main())
-"""
-
-
-def test_helper_processes_start_and_answer_inside_the_running_app(case_dir, data_dir):
-    """Under Textual, sys.stderr is a capture object without a descriptor, which multiprocessing's
-    resource tracker asks for; helpers must start anyway (and answer). A fresh interpreter, so the
-    tracker is not already running from another test."""
-    done = subprocess.run(
-        [sys.executable, "-c", HELPED, str(case_dir), str(data_dir)],
-        capture_output=True, text=True, timeout=180, cwd=Path(__file__).parents[2],
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.splitlines()[-2:] == [
-        "started True",
-        "answered [2] ['PutObject', 'GetObject', 'GetObject']",
-    ]
