@@ -1,8 +1,9 @@
-"""The text index: every finalized record's raw JSON in one flat file, so free text costs a Hyperscan pass.
+"""The text index: every finalized record's raw JSON in one flat file, so free text costs one pass over it.
 
 DuckDB keeps the raw JSON zstd-compressed, and a ``raw ILIKE`` over a million records takes about
-half a second; Hyperscan over the same JSON laid out flat takes about a tenth of that. Beside the
-store (``events.duckdb``) live:
+half a second; a pass over the same JSON laid out flat takes a fifth of that or less: the C loop of
+textliteral.py for ASCII terms, Hyperscan (textsearch.py) for the rest. Beside the store
+(``events.duckdb``) live:
 
 ``events.duckdb.text``          each record's raw JSON followed by ``\\n``, in rid order (textsearch.py)
 ``events.duckdb.text.offsets``  one little-endian int64 pair per record: its rid and where it ends

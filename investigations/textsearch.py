@@ -1,5 +1,8 @@
 """Free text as Hyperscan patterns over the text index, meaning exactly what the DuckDB scan means.
 
+Printable ASCII terms over text without characters that fold onto their letters are answered by
+textliteral.py instead, with no call into Python per match; this module answers every other term.
+
 The filter language's free text is ``raw ILIKE '%term%'`` with ``*`` read as ``%``. DuckDB's ILIKE
 lowercases both sides one code point at a time (utf8proc's simple mapping: ``İ`` becomes ``i``,
 the Kelvin sign ``k``, while ``ſ`` stays ``ſ``), then compares. Hyperscan's own caseless and UCP
