@@ -76,6 +76,20 @@ async def test_filter_selects_and_reports_count(app):
         assert app.screen.query_one(FilterBar).input.value == "ip:203.0.113.0/24 -error:*"
 
 
+async def test_escape_leaves_the_filter_as_it_was_applied(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await apply_filter(pilot, "ip:203.0.113.0/24")
+        await pilot.press("slash", *" -error:*")
+        assert status(app).startswith("typing a filter")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.focused, Timeline)
+        assert app.screen.query_one(FilterBar).input.value == "ip:203.0.113.0/24"
+        assert names(app) == ["GetCallerIdentity", "ListUsers", "AssumeRole"]
+        assert status(app).startswith("3 events")
+
+
 async def test_a_reload_while_typing_keeps_the_hint_and_the_text(app):
     # Loading lands more events while the responder types: the view reloads behind the bar.
     async with app.run_test(size=SIZE) as pilot:

@@ -96,6 +96,7 @@ class EventsPane(Vertical):
         self.history_file = history_file
         self.scope = Scope("All events")
         self.filter_text = ""
+        self._last_status = Text("")
         self._token = 0
         #: The token of the query whose result is on screen (``_token`` is the newest asked for).
         self.shown = 0
@@ -228,6 +229,7 @@ class EventsPane(Vertical):
         """Progress and counts on the filter bar, unless the responder is typing there: a reload
         (loading landed more events) must not replace the typing hint under their cursor. Applying
         a filter moves the focus to the timeline first, so its own result always shows."""
+        self._last_status = status
         bar = self.query_one(FilterBar)
         if not bar.input.has_focus:
             bar.status(status)
@@ -238,6 +240,14 @@ class EventsPane(Vertical):
         event.stop()
         self.screen.set_focus(self.timeline)
         self.post_message(self.FilterChanged(event.text))
+
+    @on(FilterBar.Left)
+    def _left(self, event: FilterBar.Left) -> None:
+        event.stop()
+        bar = self.query_one(FilterBar)
+        bar.set_text(self.filter_text)
+        self.screen.set_focus(self.timeline)
+        bar.status(self._last_status)
 
     @on(VolumeChart.Narrow)
     def _narrow(self, event: VolumeChart.Narrow) -> None:

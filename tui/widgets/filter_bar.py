@@ -61,6 +61,7 @@ class FilterInput(Input):
         Binding("up", "history(-1)", "Older", show=False),
         Binding("down", "history(1)", "Newer", show=False),
         Binding("tab", "accept", "Complete", show=False),
+        Binding("escape", "leave", "Back to the timeline", show=False),
     ]
 
     def action_accept(self) -> None:
@@ -73,6 +74,9 @@ class FilterInput(Input):
     def action_history(self, step: int) -> None:
         self.post_message(FilterBar.Walk(step))
 
+    def action_leave(self) -> None:
+        self.post_message(FilterBar.Left())
+
 
 class FilterBar(Vertical):
     """``/`` focuses it; enter applies; escape returns to the timeline."""
@@ -81,6 +85,9 @@ class FilterBar(Vertical):
         def __init__(self, text: str) -> None:
             super().__init__()
             self.text = text
+
+    class Left(Message):
+        """Escape: the typed text is dropped, the applied filter stays."""
 
     class Walk(Message):
         def __init__(self, step: int) -> None:
@@ -182,7 +189,9 @@ def _hint(text: str) -> Text:
     names = complete(text)
     if names:
         return Text("fields: " + "  ".join(names[:12]), style="dim")
-    return Text("typing a filter: enter applies · ↑↓ history · tab completes · ? lists fields", style="dim")
+    return Text(
+        "typing a filter: enter applies · esc leaves · ↑↓ history · tab completes · ? lists fields", style="dim"
+    )
 
 
 def _load(path: Path | None) -> list[str]:
