@@ -19,6 +19,7 @@ running, or to one that died and whose rids ``staging.drop_orphans`` frees for r
 
 from __future__ import annotations
 
+import mmap
 import os
 import threading
 import time
@@ -140,12 +141,14 @@ class TextIndex:
             self._answers.clear()
 
     def warm(self, cancel: threading.Event | None = None) -> None:
-        """Read the text file through once, so the first search does not wait for the disk.
+        """Read the text file through once, then touch each page of this process's mapping of it,
+        so the first search neither waits for the disk nor maps the file in page by page.
 
         The workbench calls this in the background after opening a case: on a cold page cache a
         first search of a million-event index took 1.7 s against 0.2 s warm (measured), and a
         sequential read costs a second or two of disk and next to no CPU. The kernel's WILLNEED
-        hints (madvise, posix_fadvise) did not bring the file in on this machine.
+        hints (madvise, posix_fadvise) did not bring the file in on this machine. With the file
+        cached, the first search still took 110-160 ms against 55-65 for the next, mapping pages in.
         """
         try:
             with open(self.files.text, "rb", buffering=0) as text:
@@ -154,6 +157,11 @@ class TextIndex:
                     pass
         except OSError:  # no index yet, or it was just replaced: nothing to warm
             return
+        snapshot = self._load()
+        if snapshot is None or (cancel is not None and cancel.is_set()):
+            return
+        self._byte_counts(snapshot)
+        int(np.frombuffer(snapshot.view, dtype=np.uint8)[:: mmap.PAGESIZE].sum())
 
     def _load(self) -> Snapshot | None:
         """The snapshot of the header on disk, re-read only when the header file changed."""
