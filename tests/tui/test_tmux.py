@@ -102,8 +102,8 @@ def test_a_responder_session_on_the_sample(terminal: Terminal) -> None:
     terminal.wait_for("typing a filter")  # as a person would: type once the bar has the cursor
     terminal.keys("ip:203.0.113.77,198.51.100.23", literal=True)
     terminal.keys("Enter")
-    screen = terminal.wait_for("94 events")
-    first = line_with(screen, "2024-05-07 02:14:07")
+    screen = terminal.wait_for("94 events", "2024-05-07 02:14:07")  # a capture can land between the
+    first = line_with(screen, "2024-05-07 02:14:07")  # status line's repaint and the rows' (seen once)
     assert "AKIAWBABGLM7HN7JTO75" in first and "203.0.113.77" in first and "GetCallerIdentity" in first
 
     terminal.keys("k")  # profile of the leaked key: marta's 131 events, the intruder's 1 + 28 + 1 + 2
