@@ -140,6 +140,11 @@ def _floor(moment: datetime, size: int) -> int:
     return seconds - seconds % size
 
 
+def event_count(count: int) -> str:
+    """``1 event``, ``2,448 events``: a count of events as the screen says it."""
+    return f"{count:,} event{'' if count == 1 else 's'}"
+
+
 def describe(seconds: int) -> str:
     """``3600`` -> ``1h``: the bucket size as the axis label shows it."""
     for unit, length in (("d", _DAY), ("h", _HOUR), ("m", _MINUTE)):

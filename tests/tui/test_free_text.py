@@ -31,6 +31,8 @@ async def test_free_text_filters_use_the_index_built_after_opening(app):
             assert names(app) == expected, text
             noun = "event" if len(expected) == 1 else "events"
             assert status(app).startswith(f"{len(expected)} {noun} ·"), text
+            if expected:  # and the volume chart's axis line counts them alike
+                assert f"/bar · {len(expected)} {noun} ·" in screen_text(app), text
 
 
 async def test_a_free_text_filter_answered_from_the_index_alone_has_its_histogram(app):

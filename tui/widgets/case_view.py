@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 
 from investigations import casefile
 from investigations.case import Case
+from investigations.histogram import event_count
 from investigations.textsafe import clean
 from tui.messages import Pivot
 from tui.screens.navigation import Location
@@ -104,7 +105,7 @@ def _describe(item: casefile.Item) -> tuple[Text, tuple[str, str]]:
     if isinstance(item, casefile.Finding):
         text.append(f"[{item.severity}] {item.status}  ", style="yellow")
         text.append(clean(item.title, 80))
-        text.append(f"  {len(item.event_ids)} events", style="dim")
+        text.append(f"  {event_count(len(item.event_ids))}", style="dim")
         return text, ("finding", item.id)
     if isinstance(item, casefile.Bookmark):
         text.append(clean(item.event_id, 60))
@@ -122,7 +123,7 @@ def _describe(item: casefile.Item) -> tuple[Text, tuple[str, str]]:
         text.append(f"{item.target['kind']}:{clean(item.target['value'], 80)}", style="dim")
         return text, (item.target["kind"], item.target["value"])
     if isinstance(item, casefile.Ioc):
-        text.append(f"{item.kind}  {clean(item.value, 80)}  {item.events:,} events", style="")
+        text.append(f"{item.kind}  {clean(item.value, 80)}  {event_count(item.events)}", style="")
         return text, (item.kind, item.value)
     if isinstance(item, casefile.Containment):
         text.append(f"{item.action}  {clean(item.target, 80)}  at {item.at}")

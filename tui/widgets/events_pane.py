@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.worker import get_current_worker
 
-from investigations.histogram import Histogram, axis, histogram
+from investigations.histogram import Histogram, axis, event_count, histogram
 from investigations.query import QueryError, parse, time_bounds, with_time_range
 from investigations.textsafe import clean
 from tui.reader import Reader
@@ -219,7 +219,7 @@ class EventsPane(Vertical):
         self.timeline.show(rows, cursor)
         self.query_one(VolumeChart).show(message.hist)
         self.last_seconds = message.seconds
-        status = Text(f"{len(rows):,} event{'' if len(rows) == 1 else 's'}", style="bold")
+        status = Text(event_count(len(rows)), style="bold")
         status.append(f" · {self.scope.title}", style="dim")
         self._status(status)
         if not len(rows):

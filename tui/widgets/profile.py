@@ -15,6 +15,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from investigations.histogram import event_count
 from investigations.textsafe import clean
 from investigations.timeparse import iso
 from tui.messages import Pivot
@@ -72,7 +73,7 @@ class ProfilePanel(Horizontal):
         if profile.note:
             summary.append(clean(profile.note, 80) + "\n", style="cyan")
         summary.append("\n")
-        summary.append(f"{profile.events:,} events\n")
+        summary.append(f"{event_count(profile.events)}\n")
         summary.append(f"first {iso(profile.first) or '-'}\n")
         summary.append(f"last  {iso(profile.last) or '-'}\n")
         new = sum(1 for _, _, items in profile.sections for i in items if i.new)

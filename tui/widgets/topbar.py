@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+from investigations.histogram import event_count
 from investigations.textsafe import clean
 from tui.pivots import LABELS
 from tui.screens.navigation import History, Place
@@ -55,7 +56,7 @@ class TopBar(Horizontal):
             self.events = events
         text = Text("trailhound ", style="bold")
         text.append(clean(self.case_name, 40))
-        text.append(f" · {self.events:,} events", style="dim")
+        text.append(f" · {event_count(self.events)}", style="dim")
         if self.indexing:
             text.append(" · indexing resources and lineage…", style="dim italic")
         text_indexing = getattr(self.app, "text_indexing", "")  # the app's worker keeps it

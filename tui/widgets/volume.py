@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from investigations.histogram import Histogram, describe
+from investigations.histogram import Histogram, describe, event_count
 
 _BLOCKS = " ▁▂▃▄▅▆▇█"
 
@@ -108,7 +108,7 @@ class VolumeChart(Widget, can_focus=True):
             end = data.bucket_start(high + 1)
         picked = sum(data.counts[low : high + 1])
         axis = Text(style=self.get_component_rich_style("volume--axis"))
-        axis.append(f"{data.start:%Y-%m-%d %H:%M} · {describe(data.bucket)}/bar · {data.total:,} events · ")
+        axis.append(f"{data.start:%Y-%m-%d %H:%M} · {describe(data.bucket)}/bar · {event_count(data.total)} · ")
         axis.append(f"▸ {start:%m-%d %H:%M:%S}–{end:%m-%d %H:%M:%S} {picked:,}", style="bold")
         right = f" {data.end:%Y-%m-%d %H:%M}"
         axis.append(" " * max(1, width - len(axis.plain) - len(right)) + right)
