@@ -77,6 +77,7 @@ def matching_records(term: Literal, view: memoryview, ends: np.ndarray, counts: 
     assert _textscan is not None, "literal() hands out no Literal without the extension"
     scan = _textscan.records
     parts = tuple((part, *_candidates(part, counts)) for part in term.parts)
+    ends = np.ascontiguousarray(ends, dtype=np.int64)  # the loop reads native int64: no copy here
 
     def run(first: int, last: int) -> np.ndarray:
         out = np.empty(last - first, dtype=np.int64)

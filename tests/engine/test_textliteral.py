@@ -100,6 +100,13 @@ def test_only_letters_fold():
     assert holding(records, "k") == [4]  # the ASCII K only; the Kelvin sign's bytes are not ASCII
 
 
+def test_record_ends_in_any_byte_order_or_layout():
+    text, ends = layout([b"abc", b"xyz", b"abc"])
+    term, counts = textliteral.Literal((b"abc",)), textliteral.byte_counts(memoryview(text))
+    for shaped in (ends.astype(">i8"), np.repeat(ends, 2)[::2], ends.astype(np.int32)):
+        assert textliteral.matching_records(term, memoryview(text), shaped, counts).tolist() == [0, 2]
+
+
 def test_bad_arguments_are_refused_not_read_past():
     text, ends = layout([b"abc", b"def"])
     out = np.empty(2, dtype=np.int64)
