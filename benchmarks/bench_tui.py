@@ -6,7 +6,9 @@ DIR is a built case (``trailhound ingest ... --case DIR``), ideally of a million
 (DESIGN §5 and the workbench issue): first paint after opening <= 1.5 s, keypress to repaint
 <= 50 ms at the 95th percentile while scrolling, a filter applied <= 300 ms, a pivot view <= 300
 ms. The app runs headless through Textual's Pilot at 160x45; "repaint" is the moment the app hands
-its next frame to the driver, timed by wrapping ``App._display``.
+its next frame to the driver, timed by wrapping ``App._display``. Each filter and pivot is timed
+once the previous one's background work (the profile of the row under the cursor) has finished,
+as it has by the time a responder has read the screen and typed again.
 
 The free-text index (investigations/textindex.py) is brought up to date first (rebuilt from scratch
 with ``--fresh-index``), its build time and size printed, so free-text filters are measured on the
