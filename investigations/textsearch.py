@@ -44,7 +44,7 @@ PROBE = 1 / 256
 #: Above this share of matching records, one thread scans: two would spend their time handing the
 #: GIL to each other's match callbacks (measured on 1M records: a term in 40% of them took 266 ms
 #: on one thread and 353 ms on two; one in 3% took 206 ms on one and 121 ms on two). ASCII terms
-#: never come here (textliteral.py answers them without callbacks); these rules are for the rest.
+#: come here only when the C loop is not built (textliteral.py answers them without callbacks).
 DENSE = 0.15
 #: Above this share of matching records, and this many of them, the DuckDB scan answers sooner
 #: than one callback per matching record (a term in every one of 1M records: 262 ms to scan, 565 ms
