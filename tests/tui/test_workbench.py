@@ -154,6 +154,19 @@ async def test_histogram_bar_narrows_time(app):
         assert len(names(app)) == 12
 
 
+async def test_a_lone_event_is_one_bar_not_a_wall(app):
+    """Narrowed to 09:30 there is one event, so one one-second bucket: a bar of at most eight
+    columns at the left, where it used to stretch across the whole chart."""
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("v", *["left"] * 10, "enter")
+        await settle(pilot)
+        volume = app.screen.query_one(VolumeChart)
+        assert names(app) == ["DescribeInstances"] and len(volume.data.counts) == 1
+        top, bottom = volume.render().plain.splitlines()[:2]
+        assert top.rstrip() == bottom.rstrip() == "█" * 8
+
+
 async def test_histogram_run_of_bars(app):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

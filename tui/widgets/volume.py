@@ -19,6 +19,9 @@ from textual.widget import Widget
 from investigations.histogram import Histogram, describe, event_count
 
 _BLOCKS = " ▁▂▃▄▅▆▇█"
+#: Columns a bar may take at most. Buckets are seconds at the finest, so a span of a few seconds
+#: has only a few of them.
+WIDEST = 8
 
 
 class VolumeChart(Widget, can_focus=True):
@@ -55,10 +58,11 @@ class VolumeChart(Widget, can_focus=True):
 
     @property
     def _cells(self) -> int:
-        """Screen columns per bar: bars stretch when there are fewer buckets than columns."""
+        """Screen columns per bar: bars stretch when there are fewer buckets than columns, up to
+        ``WIDEST``; one event in one bucket had filled the whole chart, reading as a flood."""
         if not self.data or not self.data.counts:
             return 1
-        return max(1, self.size.width // len(self.data.counts))
+        return max(1, min(WIDEST, self.size.width // len(self.data.counts)))
 
     def validate_cursor(self, value: int) -> int:
         n = len(self.data.counts) if self.data else 1
