@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from investigations.evidence import SourceOptions, ingest_sources
+from investigations.histogram import event_count
 from investigations.ingest import IngestReport, Progress
 from investigations.textsafe import clean
 from tui.cli_common import (
@@ -62,7 +63,7 @@ class _Bar:
             remaining = p.elapsed * (p.bytes_total - p.bytes_done) / p.bytes_done
             left = f", ~{remaining:.0f}s left"
         sys.stderr.write(
-            f"\r\x1b[K{clean(p.source, 40)}: {p.files_done}{total} files, {p.events:,} events "
+            f"\r\x1b[K{clean(p.source, 40)}: {p.files_done}{total} files, {event_count(p.events)} "
             f"({rate:,.0f}/s), {p.rejected} rejected{left}"
         )
         sys.stderr.flush()
@@ -74,7 +75,7 @@ class _Bar:
 
 def summarise(report: IngestReport) -> None:
     say(
-        f"{report.events_added:,} events added ({report.duplicates:,} duplicates skipped), "
+        f"{event_count(report.events_added)} added ({report.duplicates:,} duplicates skipped), "
         f"{report.events_total:,} in the case; {report.files} files, {report.digests} digest files "
         f"set aside for `trailhound validate`, in {report.seconds:.1f}s"
     )

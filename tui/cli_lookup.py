@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from investigations.histogram import event_count
 from investigations.sources.lookup import LookupQuery, RegionStats, parse_attribute
 from investigations.sources.lookup_pull import LookupFailed, LookupReport, LookupRequest, pull_lookup
 from investigations.textsafe import clean
@@ -88,7 +89,7 @@ class _Bar:
         pages = sum(s.pages for s in stats.values())
         events = sum(s.events for s in stats.values())
         throttled = sum(s.throttled for s in stats.values())
-        sys.stderr.write(f"\r\x1b[K{len(stats)} regions: {pages} pages, {events:,} events, {throttled} throttled")
+        sys.stderr.write(f"\r\x1b[K{len(stats)} regions: {pages} pages, {event_count(events)}, {throttled} throttled")
         sys.stderr.flush()
 
     def done(self) -> None:
@@ -109,7 +110,7 @@ def summarise(report: LookupReport) -> None:
         say(line + (f"; FAILED: {clean(stats.failed)}" if stats.failed else ""))
     ingest = report.ingest
     say(
-        f"{ingest.events_added:,} events added ({ingest.duplicates:,} already in the case), "
+        f"{event_count(ingest.events_added)} added ({ingest.duplicates:,} already in the case), "
         f"{ingest.events_total:,} in the case, in {ingest.seconds:.1f}s"
     )
     for rejection in ingest.rejected[:20]:

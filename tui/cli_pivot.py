@@ -13,6 +13,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
+from investigations.histogram import event_count
 from investigations.pivot import PivotError, Scope, pivot
 from investigations.textsafe import clean
 from investigations.timeparse import iso
@@ -197,6 +198,6 @@ def render(data: dict[str, Any]) -> list[str]:
         for row in data["nearby"][:15]:
             lines.append(
                 f"  {row['via']:<10} {clean(row['value'], 40)}  {clean(row['principal'], 70)}  "
-                f"{clean(row['key'] or '-')}  {row['events']} events"
+                f"{clean(row['key'] or '-')}  {event_count(row['events'])}"
             )
     return lines

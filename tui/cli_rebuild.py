@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from investigations.casefile.rebuild import RebuildReport, rebuild
+from investigations.histogram import event_count
 from investigations.textsafe import clean
 from tui.cli_common import EXIT_OK, EXIT_REJECTED, add_case_arg, index_text, open_case, print_json, say
 from tui.cli_ingest import _Bar
@@ -41,7 +42,7 @@ def summarise(report: RebuildReport) -> None:
         for path in src.unlisted[:20]:
             say(f"  not in the manifest, not ingested: {clean(path)}")
     verdict = "all evidence matches its recorded hashes" if report.clean else "SOME EVIDENCE DIFFERS (see above)"
-    say(f"{report.events_total:,} events in the rebuilt store, {report.seconds:.1f}s; {verdict}")
+    say(f"{event_count(report.events_total)} in the rebuilt store, {report.seconds:.1f}s; {verdict}")
 
 
 def run(argv: list[str]) -> int:
