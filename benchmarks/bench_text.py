@@ -115,8 +115,7 @@ def main() -> int:
             finally:
                 textliteral.available = available  # type: ignore[method-assign]
 
-        simd = textliteral._textscan.SIMD if textliteral._textscan is not None else "not built"
-        print(f"C loop: {simd}")
+        print(f"C loop: {textliteral.simd()}")
         print(f"\n{'term':<18} {'kind':<13} {'rows':>9} {'search':>9} {'hyperscan':>10} {'index filter':>13} "
               f"{'scan filter':>12} {'grep':>9} {'grep count':>11}")
         for kind, term in TERMS:

@@ -175,7 +175,9 @@ static PyObject *records(PyObject *module, PyObject *args) {
             bad = r;
             break;
         }
+#if defined(__GNUC__) || defined(__clang__)
         if (r + AHEAD < last) __builtin_prefetch(data + bounds[r + AHEAD], 0, 0);
+#endif
         if (holds(data, text.len, (Py_ssize_t)lo, (Py_ssize_t)hi, parts, count)) written[found++] = r;
     }
     Py_END_ALLOW_THREADS

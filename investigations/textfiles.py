@@ -88,27 +88,32 @@ class TextFiles:
             return None
         return header, (info.st_ino, info.st_mtime_ns, info.st_size)
 
-    def _consistent(self, header: Header) -> bool:
-        """The files hold at least what the header claims, and the offsets end where the text does."""
+    def _pairs(self, header: Header) -> np.ndarray | None:
+        """The (rid, end) pairs the header claims, or None when the files cannot back it: too short,
+        the text not ending with a record where the offsets say, or rids or ends out of order (a
+        search would then name the wrong records, or read outside them)."""
         try:
             if self.text.stat().st_size < header.length or self.offsets.stat().st_size < header.records * _PAIR:
-                return False
+                return None
         except FileNotFoundError:
-            return False
+            return None
+        pairs = np.fromfile(self.offsets, dtype="<i8", count=header.records * 2).reshape(-1, 2)
         if not header.records:
-            return header.length == 0
-        last = np.fromfile(self.offsets, dtype="<i8", count=2, offset=(header.records - 1) * _PAIR)
+            return pairs if header.length == 0 else None
+        rids, ends = pairs[:, 0], pairs[:, 1]
+        if int(ends[-1]) != header.length or ends[0] < 1 or (np.diff(ends) < 1).any() or (np.diff(rids) < 1).any():
+            return None
         with open(self.text, "rb") as text:
             text.seek(header.length - 1)
-            return int(last[1]) == header.length and text.read(1) == bytes([SEPARATOR])
+            return pairs if text.read(1) == bytes([SEPARATOR]) else None
 
     def snapshot(self) -> Snapshot | None:
         """The index as the header on disk describes it, or None when that cannot be trusted."""
         found = self._read_header()
-        if found is None or not self._consistent(found[0]):
+        pairs = None if found is None else self._pairs(found[0])
+        if found is None or pairs is None:
             return None
         header, stamp = found
-        pairs = np.fromfile(self.offsets, dtype="<i8", count=header.records * 2).reshape(-1, 2)
         with open(self.text, "rb") as text:
             mapped = mmap.mmap(text.fileno(), header.length, access=mmap.ACCESS_READ) if header.length else b""
             view = memoryview(mapped)
@@ -121,7 +126,7 @@ class TextFiles:
         if found is None:
             return None
         header = found[0]
-        if header.store_id != store_id or header.covered > top or not self._consistent(header):
+        if header.store_id != store_id or header.covered > top or self._pairs(header) is None:
             return None
         if self.text.stat().st_size > header.length:
             os.truncate(self.text, header.length)

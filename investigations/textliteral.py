@@ -14,13 +14,11 @@ when the extension was not built, goes to Hyperscan (textsearch.py), which gives
 from __future__ import annotations
 
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import pairwise
 
 import numpy as np
 
-from investigations.textsearch import lowercase, run_bounds
+from investigations.textsearch import in_runs, lowercase
 
 try:
     from investigations import _textscan
@@ -42,9 +40,14 @@ class Literal:
     parts: tuple[bytes, ...]
 
 
+def simd() -> str:
+    """What the C loop compares with on this machine: "avx2", "sse2", "none", or "not built"."""
+    return "not built" if _textscan is None else _textscan.SIMD
+
+
 def available() -> bool:
     """Whether the C loop was built, with SIMD (its one-byte-at-a-time form is slower than Hyperscan)."""
-    return _textscan is not None and _textscan.SIMD != "none"
+    return simd() in ("avx2", "sse2")
 
 
 def literal(term: str, folds: Iterable[str]) -> Literal | None:
@@ -83,9 +86,4 @@ def matching_records(term: Literal, view: memoryview, ends: np.ndarray, counts: 
         out = np.empty(last - first, dtype=np.int64)
         return out[: scan(view, ends, first, last, parts, out)]
 
-    runs = list(pairwise(run_bounds(len(ends), THREADS if len(ends) >= ONE_THREAD else 1)))
-    if len(runs) <= 1:
-        return run(0, len(ends))
-    with ThreadPoolExecutor(max_workers=len(runs) - 1, thread_name_prefix="textliteral") as pool:
-        others = [pool.submit(run, *bounds) for bounds in runs[1:]]
-        return np.concatenate([run(*runs[0]), *(f.result() for f in others)])
+    return in_runs(len(ends), THREADS if len(ends) >= ONE_THREAD else 1, run)

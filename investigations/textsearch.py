@@ -20,12 +20,14 @@ wildcard becomes ``[^\\n]*``, which cannot run on into the next record.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import pairwise
 from typing import Any
 
+import duckdb
 import numpy as np
 
 try:
@@ -85,8 +87,6 @@ def prepare() -> None:
 @cache
 def _lower_table() -> dict[int, int]:
     """Code point -> DuckDB's ``lower()`` of it, for every code point it changes (about 1,400)."""
-    import duckdb
-
     with duckdb.connect() as con:
         rows = con.execute(
             "SELECT cp, unicode(lower(chr(cp::INTEGER))) FROM range(1, 1114112) t(cp) "
@@ -228,15 +228,17 @@ def matching_records(pattern: Pattern, data: memoryview, ends: np.ndarray) -> np
     if threads is None:
         return None
     database, repeated = _database(pattern, per_record)
-    runs = list(pairwise(run_bounds(count, threads)))
-    if len(runs) == 1:
-        return records_in(database, data, ends, *runs[0], repeated)
-    with ThreadPoolExecutor(max_workers=len(runs) - 1, thread_name_prefix="textscan") as pool:
-        others = [pool.submit(records_in, database, data, ends, *run, repeated) for run in runs[1:]]
-        return np.concatenate([records_in(database, data, ends, *runs[0], repeated), *(f.result() for f in others)])
+    return in_runs(count, threads, lambda first, last: records_in(database, data, ends, first, last, repeated))
 
 
-def run_bounds(count: int, parts: int) -> list[int]:
-    """Record indexes cutting ``count`` records into ``parts`` runs of about as many each."""
+def in_runs(count: int, parts: int, scan: Callable[[int, int], np.ndarray]) -> np.ndarray:
+    """``scan(first, last)`` over ``count`` records cut into ``parts`` runs of about as many each,
+    side by side in threads (worth it only as far as ``scan`` leaves the GIL), the indexes it
+    returns joined in order."""
     parts = max(1, min(parts, count))
-    return [count * i // parts for i in range(parts + 1)]
+    runs = list(pairwise(count * i // parts for i in range(parts + 1)))
+    if len(runs) == 1:
+        return scan(*runs[0])
+    with ThreadPoolExecutor(max_workers=len(runs) - 1, thread_name_prefix="textscan") as pool:
+        others = [pool.submit(scan, *run) for run in runs[1:]]
+        return np.concatenate([scan(*runs[0]), *(f.result() for f in others)])

@@ -166,6 +166,12 @@ def _shorter_offsets(files) -> None:
     os.truncate(files.offsets, 16)
 
 
+def _offsets_out_of_order(files) -> None:
+    pairs = np.fromfile(files.offsets, dtype="<i8").reshape(-1, 2)
+    pairs[[1, 2], 1] = pairs[[2, 1], 1]  # two records' ends swapped; the last still ends the text
+    pairs.astype("<i8").tofile(files.offsets)
+
+
 def _garbled_header(files) -> None:
     files.header.write_bytes(b'{"store_id": ')
 
@@ -185,7 +191,8 @@ def _deleted(files) -> None:
 
 
 @pytest.mark.parametrize(
-    "damage", [_shorter_text, _shorter_offsets, _garbled_header, _other_version, _other_store, _deleted]
+    "damage",
+    [_shorter_text, _shorter_offsets, _offsets_out_of_order, _garbled_header, _other_version, _other_store, _deleted],
 )
 def test_an_index_that_cannot_be_trusted_is_not_used_and_is_rebuilt(case, damage):
     case.store.text_index.update()

@@ -224,12 +224,10 @@ def test_index_matches_the_scan_on_generated_terms(case, term):
     index.forget_answers()
     assert ids(case, quoted(term), indexed=True) == scanned, repr(term)
     index.forget_answers()
-    available, textliteral.available = textliteral.available, lambda: False  # type: ignore[method-assign]
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(textliteral, "available", lambda: False)
         assert ids(case, quoted(term), indexed=True) == scanned, f"{term!r} through Hyperscan"
-    finally:
-        textliteral.available = available  # type: ignore[method-assign]
-        index.forget_answers()
+    index.forget_answers()
 
 
 def test_the_scan_plan_follows_how_many_records_match():
